@@ -1,0 +1,402 @@
+"""The ``inplay`` command: every pipeline stage as a subcommand.
+
+Run ``inplay --help`` or ``inplay <command> --help``. Errors in settings or data print one
+line that names the setting and what to do, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from inplay import __version__, config
+
+EPILOG = """\
+A typical session (embedded broker, data from INPLAY_DATA_DIR):
+  inplay broker start
+  inplay topics create
+  inplay replay --competition 43 --season 106 --n-matches 4 --speed 0
+  inplay dataset
+  inplay fit
+  inplay score --idle-timeout 20
+  inplay broker stop
+
+Settings come from the environment: INPLAY_DATA_DIR (StatsBomb open-data folder),
+KAFKA_BOOTSTRAP_SERVERS (use this cluster instead of the embedded broker), KAFKA_* producer
+and consumer settings (see README). Data: StatsBomb Open Data.
+"""
+
+
+def _add_broker_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--kafka-broker",
+        "--bootstrap-servers",
+        dest="kafka_broker",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP_SERVERS, else the embedded broker)",
+    )
+
+
+def _add_selection(p: argparse.ArgumentParser, n_default: int = 0) -> None:
+    p.add_argument(
+        "--competition", metavar="IDS", help="competition ids, comma separated (e.g. 43)"
+    )
+    p.add_argument("--season", metavar="IDS", help="season ids, comma separated (e.g. 106)")
+    p.add_argument("--match-ids", metavar="IDS", help="match ids, comma separated")
+    p.add_argument(
+        "--n-matches",
+        type=int,
+        default=n_default,
+        metavar="N",
+        help=f"use the first N selected matches by date (0 = all; default {n_default})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``inplay``."""
+    parser = argparse.ArgumentParser(
+        prog="inplay",
+        description="Live football match prediction on Kafka from real StatsBomb events.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"inplay {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("broker", help="start, stop or inspect the embedded Kafka-compatible broker")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("topics", help="create or describe the six pipeline topics")
+    p.add_argument("action", choices=["create", "describe"])
+    _add_broker_arg(p)
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("data", help="list, validate or download StatsBomb open data")
+    p.add_argument("action", choices=["list", "validate", "download", "where"])
+    _add_selection(p)
+    p.add_argument("--dest", help="download folder (default data/raw/statsbomb)")
+    p.add_argument("--max-matches", type=int, help="download at most N matches' events")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser(
+        "replay",
+        help="replay real matches into live_football_events as if live",
+        description="Replay real StatsBomb matches into Kafka, interleaved on one clock like a "
+        "matchday. Key = match id, value = the StatsBomb event plus match_id, home_team, "
+        "away_team and sent_at.",
+    )
+    _add_selection(p, n_default=0)
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="N x real time (60 = a match in 1.5 minutes); 0 = as fast as possible (default)",
+    )
+    p.add_argument("--delay", type=float, help="fixed seconds between events (overrides --speed)")
+    p.add_argument("--max-events", type=int, help="stop after N events in all")
+    p.add_argument("--stagger", type=float, default=0.0, help="seconds between kick-offs")
+    p.add_argument("--topic", default=config.TOPIC_EVENTS, help="topic to write to")
+    p.add_argument("--demo", action="store_true", help="replay the demo matches (World Cup 2022)")
+    _add_broker_arg(p)
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("features", help="the match state after one event, as a prediction request")
+    p.add_argument("--match-id", type=int, required=True)
+    p.add_argument("--upto-index", type=int, required=True, help="StatsBomb event index")
+    p.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+    p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("dataset", help="build labelled snapshots under data/processed (parquet)")
+    _add_selection(p)
+    p.add_argument("--no-events", action="store_true", help="skip the per-event table")
+    p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.add_argument("--out", help="output folder (default data/processed)")
+    p.set_defaults(func=cmd_dataset)
+
+    p = sub.add_parser("fit", help="cross-validate, fit and save the models (models/)")
+    p.add_argument(
+        "--models",
+        default="climatology,scoreboard,state_mnlogit",
+        help="comma separated model names (default: all)",
+    )
+    p.add_argument("--splits", type=int, default=5, help="grouped CV folds (default 5)")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("evaluate", help="grouped cross-validation table, overall and by 15 minutes")
+    p.add_argument("--models", default="climatology,scoreboard,state_mnlogit")
+    p.add_argument("--splits", type=int, default=5)
+    p.add_argument("--json", dest="json_out", help="also write the tables to this JSON file")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "score",
+        help="the live scorer: consume events, publish requests and predictions",
+        description="A consumer-group worker: reads live_football_events, publishes each "
+        "prediction request to ml-pipeline-prediction-requests and each prediction to "
+        "ml-pipeline-prediction-results (key = match id), commits after publishing; bad "
+        "messages are quarantined to ml-pipeline-monitoring.",
+    )
+    p.add_argument("--model", help="model name under models/ or a path (default: selected)")
+    p.add_argument("--group", default=config.SCORER_GROUP, help="consumer group")
+    p.add_argument("--max-events", type=int, help="stop after N messages")
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        help="stop after N seconds without messages (default: run until Ctrl-C / SIGTERM)",
+    )
+    _add_broker_arg(p)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "reports",
+        help="execute the notebooks with papermill and render reports/*.html",
+    )
+    p.add_argument("--small", action="store_true", help="small parameters (a few matches), as CI")
+    p.add_argument("--only", help="comma separated notebook names (default: all, in order)")
+    p.add_argument("--out", help="reports folder (default reports/)")
+    p.set_defaults(func=cmd_reports)
+    return parser
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    """``inplay broker start|stop|status``."""
+    from inplay import broker
+
+    if config.env_str("KAFKA_BOOTSTRAP_SERVERS") and args.action == "start":
+        print(
+            "note: KAFKA_BOOTSTRAP_SERVERS is set, so inplay uses that cluster; "
+            "the embedded broker is started anyway."
+        )
+    if args.action == "start":
+        info = broker.start()
+        print(f"embedded broker running at {info.bootstrap} (pid {info.pid}); log {info.log_file}")
+    elif args.action == "stop":
+        stopped = broker.stop()
+        print("embedded broker stopped" if stopped else "no embedded broker was running")
+    else:
+        info = broker.status()
+        if info is None:
+            print("no embedded broker running (start one with `inplay broker start`)")
+            return 1
+        print(
+            f"embedded broker running at {info.bootstrap} (pid {info.pid}), "
+            f"up {time.time() - info.started_at:.0f} s"
+        )
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """``inplay topics create|describe``."""
+    from inplay import topics
+
+    if args.action == "create":
+        outcome = topics.create_topics(args.kafka_broker)
+        for name, what in outcome.items():
+            print(f"{name:36s} {what}")
+        if all(v.startswith("exists") for v in outcome.values()):
+            print("all topics already existed: nothing changed")
+    else:
+        print(topics.format_table(topics.describe_topics(args.kafka_broker)))
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """``inplay data list|validate|download|where``."""
+    from inplay import data as data_mod
+    from inplay.pipeline import select_matches
+
+    if args.action == "download":
+        dest = data_mod.download(dest=args.dest, max_matches=args.max_matches)
+        print(f"StatsBomb open data in {dest}")
+        return 0
+    if args.action == "where":
+        print(config.statsbomb_dir())
+        return 0
+    data = data_mod.StatsBombData()
+    matches = select_matches(data, args.competition, args.season, args.match_ids, args.n_matches)
+    if args.action == "list":
+        for m in matches:
+            print(
+                f"{m.match_id:>8}  {m.match_date}  {m.competition} {m.season}  "
+                f"{m.home_team} {m.home_score}-{m.away_score} {m.away_team}"
+            )
+        print(f"{len(matches)} matches (Data: StatsBomb Open Data)")
+        return 0
+    report = data_mod.validate(data, [m.match_id for m in matches])
+    print(report.summary())
+    return 0 if report.passed else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``inplay replay``."""
+    from inplay.data import ensure_data
+    from inplay.pipeline import DEMO_MATCH_IDS, select_matches
+    from inplay.replay import replay
+
+    data = ensure_data()
+    match_ids = ",".join(map(str, DEMO_MATCH_IDS)) if args.demo else args.match_ids
+    if not (args.competition or args.season or match_ids or args.n_matches):
+        raise config.ConfigError(
+            "say which matches to replay: --match-ids, --competition/--season, --n-matches, "
+            "or --demo"
+        )
+    matches = select_matches(data, args.competition, args.season, match_ids, args.n_matches)
+    stats = replay(
+        data,
+        matches,
+        speed=args.speed,
+        delay=args.delay,
+        max_events=args.max_events,
+        stagger=args.stagger,
+        topic=args.topic,
+        bootstrap=args.kafka_broker,
+    )
+    print(stats.summary())
+    return 0
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    """``inplay features``."""
+    from inplay.data import ensure_data
+    from inplay.features import features_upto
+
+    data = ensure_data(download_if_missing=False)
+    match = data.match(args.match_id)
+    feats = features_upto(
+        data.events(match.match_id),
+        match.match_id,
+        match.home_team,
+        match.away_team,
+        args.upto_index,
+    )
+    feats = {"home_team": match.home_team, "away_team": match.away_team, **feats}
+    if args.json:
+        print(json.dumps(feats, indent=2))
+    else:
+        width = max(map(len, feats))
+        for key, value in feats.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    """``inplay dataset``."""
+    from inplay.pipeline import build_dataset
+
+    info = build_dataset(
+        args.competition,
+        args.season,
+        args.match_ids,
+        args.n_matches,
+        per_event=not args.no_events,
+        out_dir=args.out,
+        workers=args.workers,
+    )
+    print(
+        f"{info.matches} matches -> {info.minute_rows:,} minute rows, {info.event_rows:,} event "
+        f"rows in {info.seconds:.1f} s; results {info.results}"
+    )
+    for path, reason in info.bad_files:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    return 0
+
+
+def _print_tables(result) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 140, "display.max_columns", 20):
+        print(result.overall.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print()
+        print(result.by_bin.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """``inplay fit``."""
+    from inplay.pipeline import fit_models, parse_names
+
+    result, selected = fit_models(parse_names(args.models), n_splits=args.splits)
+    _print_tables(result)
+    print(f"\nselected model: {selected} (saved under {config.MODELS_DIR})")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``inplay evaluate``."""
+    from inplay.dataset import load_snapshots
+    from inplay.evaluate import evaluate
+    from inplay.pipeline import parse_names
+
+    result = evaluate(load_snapshots("minute"), parse_names(args.models), n_splits=args.splits)
+    _print_tables(result)
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump(result.to_dict(), fh, indent=2)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """``inplay score``."""
+    from inplay.pipeline import score_live
+
+    stats = score_live(
+        args.model,
+        max_events=args.max_events,
+        idle_timeout=args.idle_timeout,
+        bootstrap=args.kafka_broker,
+        group_id=args.group,
+        handle_signals=True,
+    )
+    print(stats.summary())
+    return 0
+
+
+def cmd_reports(args: argparse.Namespace) -> int:
+    """``inplay reports``."""
+    from inplay.pipeline import parse_names
+    from inplay.reports import NOTEBOOKS, SMALL_PARAMETERS, run_notebooks
+
+    names = parse_names(args.only) if args.only else list(NOTEBOOKS)
+    unknown = sorted(set(names) - set(NOTEBOOKS))
+    if unknown:
+        raise config.ConfigError(f"--only: unknown notebooks {unknown}; choose from {NOTEBOOKS}")
+    runs = run_notebooks(names, SMALL_PARAMETERS if args.small else None, out_dir=args.out)
+    for run in runs:
+        print(f"{run.name:26s} {run.seconds:7.1f} s  {run.html}")
+    print(f"index: {runs[-1].html.parent / 'index.html'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``inplay`` command."""
+    from inplay.data import DataFileError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except config.ConfigError as exc:
+        print(f"inplay {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except DataFileError as exc:
+        print(f"inplay {args.command}: bad data file: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"inplay {args.command}: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"inplay {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

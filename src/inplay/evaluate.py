@@ -1,0 +1,545 @@
+"""Scoring rules and match-grouped cross-validation for the outcome models.
+
+Every snapshot of a match shares the match's label, so rows of one match are strongly
+dependent. Cross-validation therefore splits **by match**: all rows of a match are in the same
+fold, and every model is fitted on the same folds so their scores can be compared row by row.
+
+Metrics take ``y`` (codes 0=H, 1=D, 2=A or the letters) and ``P`` (an ``(n, 3)`` array in
+H, D, A order):
+
+* :func:`log_loss`: mean negative log probability of the observed result;
+* :func:`brier`: multiclass Brier score, mean over rows of ``sum_k (p_k - o_k)^2`` (0..2);
+* :func:`rps`: ranked probability score for the ordered outcome H < D < A, mean over rows of
+  ``sum_{k=1}^{2} (P_k - O_k)^2 / 2`` with cumulative ``P`` and ``O`` (0..1);
+* :func:`accuracy`: share of rows whose most probable class is the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from inplay.config import ConfigError
+from inplay.models import CLASSES, PROB_COLUMNS, _json_safe, encode_result, make_model
+
+__all__ = [
+    "METRICS",
+    "BASELINE",
+    "DEFAULT_MODELS",
+    "log_loss",
+    "brier",
+    "rps",
+    "accuracy",
+    "score",
+    "load_snapshots",
+    "match_folds",
+    "grouped_cv_predictions",
+    "metrics_table",
+    "metrics_by_bin",
+    "paired_comparison",
+    "EvaluationResult",
+    "evaluate",
+]
+
+METRICS: tuple[str, ...] = ("log_loss", "brier", "rps", "accuracy")
+"""Metric names, in table order. Lower is better for all but ``accuracy``."""
+_LOWER_IS_BETTER = ("log_loss", "brier", "rps")
+BASELINE = "scoreboard"
+"""The model that relative improvements are measured against."""
+DEFAULT_MODELS: tuple[str, ...] = ("climatology", "scoreboard", "state_mnlogit")
+_LOG_EPS = 1e-15
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------
+
+
+def _check(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    codes = encode_result(y).ravel()
+    probs = np.asarray(p, dtype=float)
+    if probs.ndim != 2 or probs.shape[1] != 3:
+        raise ValueError(f"probabilities must have shape (n, 3); got {probs.shape}")
+    if probs.shape[0] != codes.shape[0]:
+        raise ValueError(f"{codes.shape[0]} labels but {probs.shape[0]} probability rows")
+    if codes.size == 0:
+        raise ValueError("no rows to score")
+    return codes, probs
+
+
+def _one_hot(codes: np.ndarray) -> np.ndarray:
+    out = np.zeros((codes.size, 3))
+    out[np.arange(codes.size), codes] = 1.0
+    return out
+
+
+def _row_log_loss(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return -np.log(np.clip(probs[np.arange(codes.size), codes], _LOG_EPS, 1.0))
+
+
+def _row_brier(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return ((probs - _one_hot(codes)) ** 2).sum(axis=1)
+
+
+def _row_rps(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    cum_p = np.cumsum(probs, axis=1)[:, :2]
+    cum_o = np.cumsum(_one_hot(codes), axis=1)[:, :2]
+    return ((cum_p - cum_o) ** 2).sum(axis=1) / 2.0
+
+
+def _row_correct(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return (probs.argmax(axis=1) == codes).astype(float)
+
+
+_ROW_METRICS = {
+    "log_loss": _row_log_loss,
+    "brier": _row_brier,
+    "rps": _row_rps,
+    "accuracy": _row_correct,
+}
+
+
+def log_loss(y: Any, p: Any) -> float:
+    """Mean negative log probability of the observed result (natural log).
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The log loss; probabilities are clipped at 1e-15 so it is always finite.
+    """
+    codes, probs = _check(y, p)
+    return float(_row_log_loss(codes, probs).mean())
+
+
+def brier(y: Any, p: Any) -> float:
+    """Multiclass Brier score: mean over rows of ``sum_k (p_k - onehot_k)^2`` (0 best, 2 worst).
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The Brier score.
+    """
+    codes, probs = _check(y, p)
+    return float(_row_brier(codes, probs).mean())
+
+
+def rps(y: Any, p: Any) -> float:
+    """Ranked probability score for the ordered outcome H < D < A (0 best, 1 worst).
+
+    Mean over rows of ``0.5 * sum_{k=1}^{2} (P_k - O_k)^2`` where ``P`` and ``O`` are the
+    cumulative forecast and observation.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The RPS.
+    """
+    codes, probs = _check(y, p)
+    return float(_row_rps(codes, probs).mean())
+
+
+def accuracy(y: Any, p: Any) -> float:
+    """Share of rows whose most probable class (ties: first in H, D, A) is the result.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The accuracy in [0, 1].
+    """
+    codes, probs = _check(y, p)
+    return float(_row_correct(codes, probs).mean())
+
+
+def score(y: Any, p: Any) -> dict[str, float]:
+    """Return every metric of :data:`METRICS` as a dict.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        ``{"log_loss": ..., "brier": ..., "rps": ..., "accuracy": ...}``.
+    """
+    codes, probs = _check(y, p)
+    return {name: float(fn(codes, probs).mean()) for name, fn in _ROW_METRICS.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Grouped cross-validation
+# --------------------------------------------------------------------------------------------
+
+
+def load_snapshots(source: pd.DataFrame | str | Path) -> pd.DataFrame:
+    """Return a snapshot frame from a DataFrame or a parquet/CSV path.
+
+    Args:
+        source: A DataFrame (returned as is) or a path to ``.parquet`` or ``.csv``.
+
+    Returns:
+        The snapshot frame.
+
+    Raises:
+        ConfigError: The path does not exist.
+    """
+    if isinstance(source, pd.DataFrame):
+        return source
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError(
+            f"no snapshot table at {path}; build it first (e.g. `inplay dataset`) or pass "
+            "--snapshots PATH"
+        )
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    return pd.read_parquet(path)
+
+
+def match_folds(match_ids: Iterable[Any], n_splits: int = 5, seed: int = 0) -> dict[Any, int]:
+    """Assign each match to one of ``n_splits`` folds at random (balanced sizes).
+
+    Args:
+        match_ids: Match ids (duplicates are fine).
+        n_splits: Number of folds, at least 2.
+        seed: Seed of the shuffle.
+
+    Returns:
+        ``{match_id: fold}`` with folds ``0 .. n_splits - 1``.
+
+    Raises:
+        ConfigError: ``n_splits`` is below 2 or above the number of matches.
+    """
+    unique = np.array(sorted(pd.unique(pd.Series(list(match_ids)))))
+    if n_splits < 2:
+        raise ConfigError(f"n_splits={n_splits} must be at least 2")
+    if n_splits > unique.size:
+        raise ConfigError(f"n_splits={n_splits} is more than the {unique.size} matches")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(unique.size)
+    folds = np.empty(unique.size, dtype=int)
+    folds[order] = np.arange(unique.size) % n_splits
+    return {m.item() if isinstance(m, np.generic) else m: int(f) for m, f in zip(unique, folds)}
+
+
+_REQUIRED = ("match_id", "clock", "competition_id", "result")
+
+
+def grouped_cv_predictions(
+    df: pd.DataFrame,
+    model_names: Sequence[str] = DEFAULT_MODELS,
+    n_splits: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Out-of-fold predictions of each model, folds split by match.
+
+    Each match goes to exactly one fold (:func:`match_folds`); for every fold, every model is
+    fitted on the other folds' rows and predicts the fold's rows. So each row is predicted
+    exactly once per model, by a model that never saw its match.
+
+    Args:
+        df: Snapshot rows with ``match_id``, ``clock``, ``competition_id`` and ``result``.
+        model_names: Registry names (see :data:`inplay.models.MODELS`).
+        n_splits: Number of folds.
+        seed: Seed of the fold assignment.
+
+    Returns:
+        A long frame, one row per snapshot and model: ``match_id``, ``clock``,
+        ``competition_id``, ``result``, ``fold``, ``model``, ``p_home``, ``p_draw``, ``p_away``.
+
+    Raises:
+        ConfigError: A required column is missing or a model name is unknown.
+    """
+    missing = [c for c in _REQUIRED if c not in df.columns]
+    if missing:
+        raise ConfigError(f"snapshot table lacks column(s) {missing}")
+    for name in model_names:
+        make_model(name)  # fail early on unknown names
+    data = df.reset_index(drop=True)
+    fold_of = match_folds(data["match_id"], n_splits=n_splits, seed=seed)
+    fold = data["match_id"].map(fold_of).to_numpy(dtype=int)
+    base = data[list(_REQUIRED)].copy()
+    base["fold"] = fold
+
+    parts: list[pd.DataFrame] = []
+    for name in model_names:
+        probs = np.full((len(data), 3), np.nan)
+        for k in range(n_splits):
+            test = fold == k
+            model = make_model(name).fit(data.loc[~test])
+            probs[test] = model.predict_proba(data.loc[test])
+        part = base.copy()
+        part["model"] = name
+        part[list(PROB_COLUMNS)] = probs
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    return out[["match_id", "clock", "competition_id", "result", "fold", "model", *PROB_COLUMNS]]
+
+
+def _group_metrics(group: pd.DataFrame) -> pd.Series:
+    values = score(group["result"].to_numpy(), group[list(PROB_COLUMNS)].to_numpy())
+    values["n_rows"] = len(group)
+    values["n_matches"] = group["match_id"].nunique()
+    return pd.Series(values)
+
+
+def _add_relative(table: pd.DataFrame, keys: list[str], baseline: str = BASELINE) -> pd.DataFrame:
+    """Add ``<metric>_vs_<baseline>_pct``: percent improvement over the baseline (+ = better)."""
+    if baseline not in set(table["model"]):
+        return table
+    base = table[table["model"] == baseline].set_index(keys) if keys else None
+    for metric in _LOWER_IS_BETTER:
+        col = f"{metric}_vs_{baseline}_pct"
+        if keys:
+            ref = (
+                table[keys]
+                .merge(
+                    base[[metric]].rename(columns={metric: "_ref"}).reset_index(),
+                    on=keys,
+                    how="left",
+                )["_ref"]
+                .to_numpy()
+            )
+        else:
+            ref = float(table.loc[table["model"] == baseline, metric].iloc[0])
+        table[col] = 100.0 * (ref - table[metric].to_numpy()) / ref
+    return table
+
+
+def metrics_table(oof: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Overall metrics of each model over all out-of-fold rows.
+
+    Args:
+        oof: Output of :func:`grouped_cv_predictions`.
+        baseline: Model to compare against; when it is present, columns
+            ``<metric>_vs_<baseline>_pct`` give the percent improvement (positive = better).
+
+    Returns:
+        One row per model (in the order of first appearance): ``model``, ``log_loss``,
+        ``brier``, ``rps``, ``accuracy``, ``n_rows``, ``n_matches`` and the relative columns.
+    """
+    order = list(pd.unique(oof["model"]))
+    rows = [
+        {"model": name, **_group_metrics(oof[oof["model"] == name]).to_dict()} for name in order
+    ]
+    table = pd.DataFrame(rows)
+    table[["n_rows", "n_matches"]] = table[["n_rows", "n_matches"]].astype(int)
+    return _add_relative(table, [], baseline)
+
+
+def clock_bins(clock: Any, width: float = 15.0) -> pd.Series:
+    """Label each clock value with its bin ``[a, b)``; 90 goes in the last bin ``[75, 90]``.
+
+    Args:
+        clock: Regulation clock values in [0, 90].
+        width: Bin width in minutes.
+
+    Returns:
+        A series of string labels such as ``"[0,15)"`` and ``"[75,90]"``.
+    """
+    c = np.clip(np.asarray(clock, dtype=float), 0.0, 90.0)
+    n_bins = int(np.ceil(90.0 / width))
+    idx = np.minimum((c // width).astype(int), n_bins - 1)
+    labels = []
+    for i in range(n_bins):
+        lo, hi = i * width, min((i + 1) * width, 90.0)
+        close = "]" if i == n_bins - 1 else ")"
+        labels.append(f"[{lo:g},{hi:g}{close}")
+    return pd.Series(np.array(labels)[idx], index=getattr(clock, "index", None))
+
+
+def metrics_by_bin(oof: pd.DataFrame, width: float = 15, baseline: str = BASELINE) -> pd.DataFrame:
+    """Metrics of each model per clock bin (``[0,15)``, ``[15,30)``, ..., ``[75,90]``).
+
+    Args:
+        oof: Output of :func:`grouped_cv_predictions`.
+        width: Bin width in minutes.
+        baseline: Model to compare against, as in :func:`metrics_table`.
+
+    Returns:
+        One row per model and bin: ``model``, ``bin``, ``bin_start``, the metrics, ``n_rows``,
+        ``n_matches`` and the relative columns; sorted by model order then bin.
+    """
+    order = list(pd.unique(oof["model"]))
+    labels = clock_bins(oof["clock"].to_numpy(), width)
+    starts = np.minimum(
+        (np.clip(oof["clock"].to_numpy(dtype=float), 0, 90) // width) * width,
+        (np.ceil(90.0 / width) - 1) * width,
+    )
+    frame = oof.assign(bin=labels.to_numpy(), bin_start=starts)
+    rows = []
+    for name in order:
+        sub = frame[frame["model"] == name]
+        for (label, start), group in sub.groupby(["bin", "bin_start"], sort=False):
+            rows.append(
+                {
+                    "model": name,
+                    "bin": label,
+                    "bin_start": float(start),
+                    **_group_metrics(group).to_dict(),
+                }
+            )
+    table = pd.DataFrame(rows)
+    table["_order"] = table["model"].map({m: i for i, m in enumerate(order)})
+    table = table.sort_values(["_order", "bin_start"]).drop(columns="_order")
+    table = table.reset_index(drop=True)
+    table[["n_rows", "n_matches"]] = table[["n_rows", "n_matches"]].astype(int)
+    return _add_relative(table, ["bin"], baseline)
+
+
+def paired_comparison(
+    oof: pd.DataFrame, baseline: str = BASELINE, metric: str = "log_loss"
+) -> pd.DataFrame:
+    """Per-model difference from the baseline, with a standard error that respects matches.
+
+    Rows of a match are dependent, so the per-row differences are averaged within each match
+    first and the standard error is that of the mean over matches.
+
+    Args:
+        oof: Output of :func:`grouped_cv_predictions`.
+        baseline: Reference model.
+        metric: One of :data:`METRICS`.
+
+    Returns:
+        One row per other model: ``model``, ``baseline``, ``metric``, ``mean_diff`` (model minus
+        baseline, row-weighted), ``se`` (over matches), ``z``, ``n_matches``. Empty when the
+        baseline is absent.
+    """
+    if metric not in _ROW_METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+    models = list(pd.unique(oof["model"]))
+    if baseline not in models:
+        return pd.DataFrame(
+            columns=["model", "baseline", "metric", "mean_diff", "se", "z", "n_matches"]
+        )
+
+    def per_row(name: str) -> pd.DataFrame:
+        sub = oof[oof["model"] == name]
+        codes = encode_result(sub["result"].to_numpy())
+        return pd.DataFrame(
+            {
+                "match_id": sub["match_id"].to_numpy(),
+                "v": _ROW_METRICS[metric](codes, sub[list(PROB_COLUMNS)].to_numpy()),
+            }
+        )
+
+    ref = per_row(baseline)
+    rows = []
+    for name in models:
+        if name == baseline:
+            continue
+        cur = per_row(name)
+        diff = pd.DataFrame({"match_id": ref["match_id"], "d": cur["v"] - ref["v"]})
+        per_match = diff.groupby("match_id")["d"].agg(["sum", "count"])
+        n = len(per_match)
+        mean = float(per_match["sum"].sum() / per_match["count"].sum())
+        # Ratio-estimator standard error over matches (matches have similar row counts).
+        resid = per_match["sum"] - mean * per_match["count"]
+        se = float(np.sqrt((resid**2).sum() / max(n - 1, 1) / n) / per_match["count"].mean())
+        rows.append(
+            {
+                "model": name,
+                "baseline": baseline,
+                "metric": metric,
+                "mean_diff": mean,
+                "se": se,
+                "z": mean / se if se > 0 else float("nan"),
+                "n_matches": n,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# One call
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationResult:
+    """Everything :func:`evaluate` measured.
+
+    Attributes:
+        oof: Out-of-fold predictions (:func:`grouped_cv_predictions`).
+        overall: Overall metrics per model (:func:`metrics_table`).
+        by_bin: Metrics per model and 15-minute bin (:func:`metrics_by_bin`).
+        comparison: Log-loss difference from the baseline with match-level standard errors
+            (:func:`paired_comparison`).
+        settings: ``n_splits``, ``seed``, models, matches, rows and competitions.
+    """
+
+    oof: pd.DataFrame
+    overall: pd.DataFrame
+    by_bin: pd.DataFrame
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def metrics_for(self, model: str) -> dict[str, float]:
+        """Return the overall metrics of one model as a dict (e.g. for a model card)."""
+        row = self.overall[self.overall["model"] == model]
+        if row.empty:
+            raise ConfigError(f"model {model!r} was not evaluated")
+        return {k: v for k, v in _json_safe(row.iloc[0].to_dict()).items() if k != "model"}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict of the settings and tables (not the per-row predictions)."""
+        return _json_safe(
+            {
+                "settings": self.settings,
+                "classes": list(CLASSES),
+                "overall": self.overall.to_dict(orient="records"),
+                "by_bin": self.by_bin.to_dict(orient="records"),
+                "comparison": self.comparison.to_dict(orient="records"),
+            }
+        )
+
+
+def evaluate(
+    df: pd.DataFrame | str | Path,
+    model_names: Sequence[str] = DEFAULT_MODELS,
+    n_splits: int = 5,
+    seed: int = 0,
+    bin_width: float = 15,
+) -> EvaluationResult:
+    """Grouped cross-validation of several models on a snapshot table.
+
+    Args:
+        df: Snapshot rows, or a path to a parquet/CSV snapshot table.
+        model_names: Registry names of the models to compare.
+        n_splits: Number of match-grouped folds.
+        seed: Seed of the fold assignment.
+        bin_width: Width of the clock bins of :attr:`EvaluationResult.by_bin`.
+
+    Returns:
+        The :class:`EvaluationResult`.
+    """
+    data = load_snapshots(df)
+    oof = grouped_cv_predictions(data, model_names, n_splits=n_splits, seed=seed)
+    settings = {
+        "n_splits": n_splits,
+        "seed": seed,
+        "models": list(model_names),
+        "baseline": BASELINE,
+        "bin_width": bin_width,
+        "n_matches": int(data["match_id"].nunique()),
+        "n_rows": len(data),
+        "competitions": sorted(int(c) for c in pd.unique(data["competition_id"])),
+    }
+    return EvaluationResult(
+        oof=oof,
+        overall=metrics_table(oof),
+        by_bin=metrics_by_bin(oof, width=bin_width),
+        comparison=paired_comparison(oof),
+        settings=settings,
+    )

@@ -1,0 +1,270 @@
+"""The pipeline's stages as plain calls: what the CLI runs and the notebooks import.
+
+Stages hand over through files (``data/processed``, ``models/``) and Kafka topics, never
+through memory, so each stage (and each notebook) runs on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import orjson
+import pandas as pd
+
+from inplay import config
+from inplay.data import Match, StatsBombData, ensure_data
+
+__all__ = [
+    "DEMO_MATCH_IDS",
+    "parse_ids",
+    "parse_names",
+    "select_matches",
+    "build_dataset",
+    "fit_models",
+    "selected_model_name",
+    "load_scoring_model",
+    "score_live",
+    "read_json_topic",
+    "read_results",
+    "read_monitoring",
+    "write_summary",
+]
+
+# World Cup 2022: the final (extra time and a shoot-out), a semi-final, a quarter-final and
+# a five-goal group match.
+DEMO_MATCH_IDS: tuple[int, ...] = (3869685, 3869519, 3869354, 3857256)
+SELECTED_FILE = "selected.json"
+
+
+def parse_ids(value: str | Iterable[int] | int | None) -> list[int] | None:
+    """``"1,2, 3"`` or ``[1, 2]`` or ``5`` -> a list of ints; empty or None -> None.
+
+    Raises:
+        config.ConfigError: a part is not a whole number.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        try:
+            ids = [int(p) for p in parts]
+        except ValueError:
+            raise config.ConfigError(
+                f"ids must be whole numbers separated by commas, got {value!r}"
+            ) from None
+        return ids or None
+    ids = [int(v) for v in value]
+    return ids or None
+
+
+def parse_names(value: str | Iterable[str]) -> list[str]:
+    """``"a, b"`` or ``["a", "b"]`` -> ``["a", "b"]``."""
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return list(value)
+
+
+def select_matches(
+    data: StatsBombData,
+    competition_ids: str | Iterable[int] | int | None = None,
+    season_ids: str | Iterable[int] | int | None = None,
+    match_ids: str | Iterable[int] | int | None = None,
+    n_matches: int = 0,
+) -> list[Match]:
+    """Matches by competition, season and match ids, the first ``n_matches`` (0 = all).
+
+    Raises:
+        config.ConfigError: nothing matches; the message lists what is there.
+    """
+    ids = parse_ids(match_ids)
+    matches = data.matches(parse_ids(competition_ids), parse_ids(season_ids), ids)
+    if ids:
+        order = {mid: n for n, mid in enumerate(ids)}
+        matches.sort(key=lambda m: order[m.match_id])
+        missing = sorted(set(ids) - {m.match_id for m in matches})
+        if missing:
+            raise config.ConfigError(
+                f"match ids {missing} are not in the match lists under {data.root}; "
+                "see `inplay data list`."
+            )
+    if n_matches and n_matches > 0:
+        matches = matches[:n_matches]
+    if not matches:
+        comps = data.competitions()
+        listing = ", ".join(
+            f"{r.competition_id}/{r.season_id} {r.competition_name} {r.season_name}"
+            for r in comps.itertuples()
+        )
+        raise config.ConfigError(
+            f"no match selected (competition={competition_ids}, season={season_ids}, "
+            f"match ids={match_ids}); available competition/season ids: {listing}"
+        )
+    return matches
+
+
+def build_dataset(
+    competition_ids=None,
+    season_ids=None,
+    match_ids=None,
+    n_matches: int = 0,
+    per_event: bool = True,
+    out_dir: Path | None = None,
+    workers: int = 2,
+    progress: bool = True,
+):
+    """Build and write the labelled snapshot tables (see :mod:`inplay.dataset`)."""
+    from inplay.dataset import write_dataset
+
+    data = ensure_data()
+    matches = select_matches(data, competition_ids, season_ids, match_ids, n_matches)
+    return write_dataset(data, matches, out_dir, per_event, workers, progress)
+
+
+def fit_models(
+    names: Iterable[str] = ("climatology", "scoreboard", "state_mnlogit"),
+    snapshots_dir: Path | None = None,
+    models_dir: Path | None = None,
+    n_splits: int = 5,
+    seed: int = 0,
+):
+    """Evaluate ``names`` by grouped cross-validation, fit each on all data and save it.
+
+    The model with the lowest cross-validated log loss is recorded as the selected model
+    (``models/selected.json``), which ``inplay score`` uses by default.
+
+    Returns:
+        (the evaluation result, the selected model name)
+    """
+    from inplay.dataset import INFO_FILE, load_snapshots
+    from inplay.evaluate import evaluate
+    from inplay.models import make_model, save_model
+
+    names = list(names)
+    snapshots = load_snapshots("minute", snapshots_dir)
+    result = evaluate(snapshots, names, n_splits=n_splits, seed=seed)
+    overall = result.overall.set_index("model")
+    info_path = Path(snapshots_dir or config.PROCESSED_DIR) / INFO_FILE
+    data_info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    data_info.update(
+        rows=int(len(snapshots)),
+        matches_used=int(snapshots["match_id"].nunique()),
+        snapshots=str(Path(snapshots_dir or config.PROCESSED_DIR) / "snapshots_minute.parquet"),
+    )
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    for name in names:
+        model = make_model(name).fit(snapshots)
+        metrics = {
+            "cv": {k: float(v) for k, v in overall.loc[name].items() if isinstance(v, int | float)},
+            "cv_splits": n_splits,
+            "split": "grouped by match",
+        }
+        save_model(model, models_dir, data_info=data_info, metrics=metrics)
+    selected = str(overall["log_loss"].idxmin())
+    models_dir.mkdir(parents=True, exist_ok=True)
+    (models_dir / SELECTED_FILE).write_text(
+        json.dumps({"model": selected, "log_loss": float(overall.loc[selected, "log_loss"])})
+    )
+    return result, selected
+
+
+def selected_model_name(models_dir: Path | None = None) -> str:
+    """The model ``inplay fit`` selected.
+
+    Raises:
+        config.ConfigError: no model was fitted yet.
+    """
+    path = Path(models_dir or config.MODELS_DIR) / SELECTED_FILE
+    if not path.is_file():
+        raise config.ConfigError(
+            f"no fitted model in {path.parent}: run `inplay fit` "
+            "(or notebooks/03_model_fitting.ipynb) first."
+        )
+    return json.loads(path.read_text())["model"]
+
+
+def load_scoring_model(model: str | Path | None = None, models_dir: Path | None = None):
+    """Load a saved model: a name under ``models/``, a path, or (None) the selected one."""
+    from inplay.models import load_model
+
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    if model is None:
+        model = selected_model_name(models_dir)
+    path = Path(model)
+    if not path.exists():
+        path = models_dir / str(model)
+    return load_model(path)
+
+
+def score_live(
+    model: str | Path | None = None,
+    max_events: int | None = None,
+    idle_timeout: float | None = 20.0,
+    bootstrap: str | None = None,
+    group_id: str = config.SCORER_GROUP,
+    progress: bool = True,
+    handle_signals: bool = False,
+    **topics: str,
+):
+    """Run one scoring worker until ``max_events`` or ``idle_timeout``; returns its stats."""
+    from inplay.scoring import Scorer
+
+    scorer = Scorer(load_scoring_model(model), bootstrap=bootstrap, group_id=group_id, **topics)
+    return scorer.run(
+        max_events=max_events,
+        idle_timeout=idle_timeout,
+        progress=progress,
+        handle_signals=handle_signals,
+    )
+
+
+def read_json_topic(
+    topic: str, bootstrap: str | None = None, timeout: float = 30.0
+) -> pd.DataFrame:
+    """Every JSON message of a topic as a DataFrame (with partition and offset)."""
+    from inplay.kafka_io import read_topic
+
+    rows = []
+    for record in read_topic(topic, bootstrap=bootstrap, timeout=timeout):
+        try:
+            body = orjson.loads(record.value)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(body, dict):
+            body["_partition"] = record.partition
+            body["_offset"] = record.offset
+            rows.append(body)
+    return pd.DataFrame(rows)
+
+
+def read_results(
+    bootstrap: str | None = None, topic: str = config.TOPIC_RESULTS, timeout: float = 30.0
+) -> pd.DataFrame:
+    """Predictions from the results topic, one per (match_id, event_index), in match order.
+
+    Delivery is at-least-once, so a prediction may appear twice; the last copy is kept.
+    """
+    frame = read_json_topic(topic, bootstrap, timeout)
+    if frame.empty:
+        return frame
+    frame = frame.drop_duplicates(["match_id", "event_index"], keep="last")
+    return frame.sort_values(["match_id", "_partition", "_offset"]).reset_index(drop=True)
+
+
+def read_monitoring(
+    bootstrap: str | None = None, topic: str = config.TOPIC_MONITORING, timeout: float = 30.0
+) -> pd.DataFrame:
+    """Everything on the monitoring topic (statistics and quarantined messages)."""
+    return read_json_topic(topic, bootstrap, timeout)
+
+
+def write_summary(name: str, values: dict, directory: Path | None = None) -> Path:
+    """Write a notebook's headline numbers to ``reports/<name>.json`` (tests read them)."""
+    directory = Path(directory or config.REPORTS_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
+    path.write_text(json.dumps(values, indent=2, default=str))
+    return path

@@ -1,0 +1,230 @@
+"""Plotly figures the notebooks and reports show.
+
+Every figure credits StatsBomb Open Data as the source.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+__all__ = [
+    "CREDIT",
+    "setup_notebook",
+    "match_minutes",
+    "match_events_marks",
+    "win_probability_figure",
+    "state_timeline_figure",
+    "metric_by_bin_figure",
+    "latency_figure",
+]
+
+CREDIT = "Data: StatsBomb Open Data"
+HOME_COLOUR, DRAW_COLOUR, AWAY_COLOUR = "#1f77b4", "#b0b0b0", "#d62728"
+_PERIOD_OFFSET_S = {1: 0, 2: 45 * 60, 3: 90 * 60, 4: 105 * 60}
+
+
+def setup_notebook() -> None:
+    """Make figures render inside notebooks and in their HTML exports (no internet needed)."""
+    pio.renderers.default = "plotly_mimetype+notebook"
+
+
+def _credit(fig: go.Figure) -> go.Figure:
+    fig.add_annotation(
+        text=CREDIT,
+        xref="paper",
+        yref="paper",
+        x=1.0,
+        y=-0.16,
+        showarrow=False,
+        font={"size": 10, "color": "#666"},
+        xanchor="right",
+    )
+    return fig
+
+
+def match_minutes(frame: pd.DataFrame) -> pd.Series:
+    """A continuous match minute for rows with ``period`` and ``elapsed_seconds``.
+
+    Each period starts where the previous one ended, so first-half stoppage time does not
+    overlap the start of the second half.
+    """
+    period = frame["period"].astype(int)
+    in_period = (frame["elapsed_seconds"] - period.map(_PERIOD_OFFSET_S).fillna(0)) / 60.0
+    ends = in_period.groupby(period).max()
+    offsets, total = {}, 0.0
+    for p in sorted(ends.index):
+        offsets[p] = total
+        total += float(ends[p])
+    return in_period + period.map(offsets)
+
+
+def match_events_marks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Goals and red cards, found where the score or the red-card counts go up.
+
+    Returns:
+        rows with x (continuous minute), kind ('goal' or 'red card'), team ('home'/'away'),
+        label.
+    """
+    frame = frame.reset_index(drop=True)
+    x = match_minutes(frame)
+    marks = []
+    for col, kind, side in (
+        ("home_goals", "goal", "home"),
+        ("away_goals", "goal", "away"),
+        ("home_red_cards", "red card", "home"),
+        ("away_red_cards", "red card", "away"),
+    ):
+        if col not in frame:
+            continue
+        jumps = frame.index[frame[col].diff().fillna(frame[col]).gt(0)]
+        for i in jumps:
+            row = frame.loc[i]
+            team = row.get(f"{side}_team", side)
+            score = f"{int(row['home_goals'])}-{int(row['away_goals'])}"
+            label = f"{team} {'goal' if kind == 'goal' else 'red card'}" + (
+                f" ({score})" if kind == "goal" else ""
+            )
+            marks.append({"x": float(x[i]), "kind": kind, "team": side, "label": label})
+    return pd.DataFrame(marks, columns=["x", "kind", "team", "label"])
+
+
+def win_probability_figure(results: pd.DataFrame, match_id: int) -> go.Figure:
+    """Stacked home/draw/away probabilities of one match, with goals and red cards marked.
+
+    Args:
+        results: predictions as published on ``ml-pipeline-prediction-results``.
+        match_id: the match to draw.
+    """
+    frame = results[results["match_id"] == match_id]
+    if frame.empty:
+        raise ValueError(f"no predictions for match {match_id}")
+    frame = frame.sort_values(["period", "elapsed_seconds", "event_index"]).reset_index(drop=True)
+    x = match_minutes(frame)
+    home = frame["home_team"].iloc[0] if "home_team" in frame else "home"
+    away = frame["away_team"].iloc[0] if "away_team" in frame else "away"
+    fig = go.Figure()
+    for col, name, colour in (
+        ("p_home", f"{home} win", HOME_COLOUR),
+        ("p_draw", "draw", DRAW_COLOUR),
+        ("p_away", f"{away} win", AWAY_COLOUR),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=frame[col],
+                name=name,
+                mode="lines",
+                stackgroup="p",
+                line={"width": 0.5, "color": colour},
+                hovertemplate="%{y:.1%}",
+            )
+        )
+    for mark in match_events_marks(frame).itertuples():
+        colour = "black" if mark.kind == "goal" else "#ff0000"
+        fig.add_vline(x=mark.x, line={"color": colour, "width": 1.5, "dash": "dot"})
+        fig.add_annotation(
+            x=mark.x,
+            y=1.02,
+            yref="paper",
+            text=("⚽ " if mark.kind == "goal" else "🟥 ") + mark.label,
+            showarrow=False,
+            textangle=-60,
+            font={"size": 10},
+            yanchor="bottom",
+        )
+    final = frame.iloc[-1]
+    fig.update_layout(
+        title={
+            "text": f"{home} {int(final['home_goals'])}-{int(final['away_goals'])} {away}: "
+            "in-play win probability",
+            "y": 0.98,
+        },
+        xaxis_title="match minute (periods back to back)",
+        yaxis={"title": "probability", "tickformat": ".0%", "range": [0, 1]},
+        margin={"t": 140, "b": 80},
+        hovermode="x unified",
+        height=480,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return _credit(fig)
+
+
+def state_timeline_figure(snapshots: pd.DataFrame, match_id: int) -> go.Figure:
+    """Cumulative xG, shots on target and possession of one match from event snapshots."""
+    frame = snapshots[snapshots["match_id"] == match_id].reset_index(drop=True)
+    if frame.empty:
+        raise ValueError(f"no snapshots for match {match_id}")
+    x = match_minutes(frame)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=frame["home_xg"], name="home xG", line={"color": HOME_COLOUR}))
+    fig.add_trace(go.Scatter(x=x, y=frame["away_xg"], name="away xG", line={"color": AWAY_COLOUR}))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["home_possession"],
+            name="home possession %",
+            yaxis="y2",
+            line={"color": HOME_COLOUR, "dash": "dot"},
+        )
+    )
+    for mark in match_events_marks(frame).itertuples():
+        fig.add_vline(
+            x=mark.x,
+            line={"color": "black" if mark.kind == "goal" else "red", "width": 1, "dash": "dot"},
+        )
+    fig.update_layout(
+        title=f"Match {match_id}: cumulative xG and possession",
+        xaxis_title="match minute",
+        yaxis_title="cumulative xG",
+        yaxis2={"title": "possession %", "overlaying": "y", "side": "right", "range": [0, 100]},
+        height=420,
+        legend={"orientation": "h", "y": -0.25},
+        margin={"b": 90},
+    )
+    return _credit(fig)
+
+
+def metric_by_bin_figure(by_bin: pd.DataFrame, metric: str = "log_loss") -> go.Figure:
+    """One line per model: ``metric`` per 15-minute bin (lower is better)."""
+    fig = go.Figure()
+    x_col = "bin" if "bin" in by_bin else by_bin.columns[1]
+    for model, part in by_bin.groupby("model", sort=False):
+        fig.add_trace(
+            go.Scatter(x=part[x_col].astype(str), y=part[metric], name=model, mode="lines+markers")
+        )
+    fig.update_layout(
+        title=f"{metric.replace('_', ' ')} by 15-minute bin (grouped cross-validation)",
+        xaxis_title="match clock bin (minutes)",
+        yaxis_title=metric,
+        height=420,
+    )
+    return _credit(fig)
+
+
+def latency_figure(results: pd.DataFrame) -> go.Figure:
+    """Histogram of end-to-end latency (event produced -> prediction published)."""
+    data = results["latency_ms"].dropna()
+    fig = go.Figure(go.Histogram(x=data, nbinsx=60, name="latency"))
+    if len(data):
+        for q in (50, 95, 99):
+            v = float(data.quantile(q / 100))
+            fig.add_vline(x=v, line={"dash": "dash", "color": "#444"})
+            fig.add_annotation(
+                x=v,
+                y=1.0,
+                yref="paper",
+                text=f"p{q} {v:.0f} ms",
+                showarrow=False,
+                textangle=-90,
+                xanchor="left",
+                yanchor="top",
+            )
+    fig.update_layout(
+        title="End-to-end latency: event produced → prediction published",
+        xaxis_title="milliseconds",
+        yaxis_title="predictions",
+        height=380,
+    )
+    return _credit(fig)

@@ -1,0 +1,69 @@
+"""Shared fixtures. Kafka tests run against KAFKA_BOOTSTRAP_SERVERS or a private embedded broker."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from inplay import broker, config
+
+# ---------------------------------------------------------------------------------------------
+# Kafka
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers: KAFKA_BOOTSTRAP_SERVERS if set, else a private embedded broker."""
+    env = config.env_str("KAFKA_BOOTSTRAP_SERVERS")
+    if env:
+        yield env
+        return
+    try:
+        broker.resolve_binary()
+    except config.ConfigError as exc:
+        pytest.skip(f"no Kafka broker available: {exc}")
+    state_file = tmp_path_factory.mktemp("broker") / "broker.json"
+    info = broker.start(state_file=state_file)
+    try:
+        yield info.bootstrap
+    finally:
+        broker.stop(state_file=state_file)
+
+
+@pytest.fixture
+def unique_topic_prefix(request: pytest.FixtureRequest) -> str:
+    """A topic-name prefix unique to this test run and test (safe on a shared cluster)."""
+    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")[:40]
+    return f"inplay-test-{uuid.uuid4().hex[:8]}-{name}"
+
+
+@pytest.fixture
+def fresh_topics(
+    kafka_bootstrap: str, unique_topic_prefix: str
+) -> Iterator[Callable[..., list[str]]]:
+    """Return ``make(*suffixes, partitions=3) -> names``: creates test-unique topics.
+
+    The topics are deleted (best effort) when the test ends.
+    """
+    from kafka.admin import NewTopic
+
+    from inplay import kafka_io
+
+    admin = kafka_io.make_admin(kafka_bootstrap)
+    created: list[str] = []
+
+    def make(*suffixes: str, partitions: int = config.TOPIC_PARTITIONS) -> list[str]:
+        names = [f"{unique_topic_prefix}-{s}" for s in suffixes or ("t",)]
+        admin.create_topics([NewTopic(n, partitions, config.TOPIC_REPLICATION) for n in names])
+        created.extend(names)
+        return names
+
+    yield make
+    with contextlib.suppress(Exception):
+        if created:
+            admin.delete_topics(created)
+    admin.close()
