@@ -92,7 +92,8 @@ TOPIC_PARTITIONS = 3
 TOPIC_REPLICATION = 1
 
 DASHBOARD_GROUP = "streamlit_consumer"
-SCORER_GROUP = "inplay-scorer"
+# The live scorer's consumer group (INPLAY_SCORER_GROUP; workers in one group share partitions).
+SCORER_GROUP = os.environ.get("INPLAY_SCORER_GROUP", "").strip() or "inplay-scorer"
 
 # The prediction request, field for field as the replaced system had it.
 PREDICTION_REQUEST_FIELDS: tuple[str, ...] = (

@@ -36,7 +36,7 @@ __all__ = [
     "rps",
     "accuracy",
     "score",
-    "load_snapshots",
+    "read_snapshot_table",
     "match_folds",
     "grouped_cv_predictions",
     "metrics_table",
@@ -182,7 +182,7 @@ def score(y: Any, p: Any) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 
 
-def load_snapshots(source: pd.DataFrame | str | Path) -> pd.DataFrame:
+def read_snapshot_table(source: pd.DataFrame | str | Path) -> pd.DataFrame:
     """Return a snapshot frame from a DataFrame or a parquet/CSV path.
 
     Args:
@@ -230,7 +230,10 @@ def match_folds(match_ids: Iterable[Any], n_splits: int = 5, seed: int = 0) -> d
     order = rng.permutation(unique.size)
     folds = np.empty(unique.size, dtype=int)
     folds[order] = np.arange(unique.size) % n_splits
-    return {m.item() if isinstance(m, np.generic) else m: int(f) for m, f in zip(unique, folds)}
+    return {
+        m.item() if isinstance(m, np.generic) else m: int(f)
+        for m, f in zip(unique, folds, strict=True)
+    }
 
 
 _REQUIRED = ("match_id", "clock", "competition_id", "result")
@@ -524,7 +527,7 @@ def evaluate(
     Returns:
         The :class:`EvaluationResult`.
     """
-    data = load_snapshots(df)
+    data = read_snapshot_table(df)
     oof = grouped_cv_predictions(data, model_names, n_splits=n_splits, seed=seed)
     settings = {
         "n_splits": n_splits,

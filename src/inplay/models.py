@@ -209,6 +209,7 @@ class OutcomeModel:
         self.version: str | None = None
         self.trained_at: str | None = None
         self.n_train_rows: int = 0
+        self.n_train_matches: int = 0
         self.fitted: bool = False
 
     def __repr__(self) -> str:
@@ -235,6 +236,10 @@ class OutcomeModel:
         if not mask.any():
             raise ConfigError("no regulation rows (period 1 or 2) to fit on")
         y = encode_result(df["result"].to_numpy()[mask])
+        if "match_id" in df.columns:
+            self.n_train_matches = int(df.loc[mask, "match_id"].nunique())
+        else:
+            self.n_train_matches = int(mask.sum())
         self._fit(state.loc[mask], y)
         now = datetime.now(UTC)
         self.trained_at = now.isoformat(timespec="seconds")
@@ -343,6 +348,8 @@ class MNLogitModel(OutcomeModel):
     features: ClassVar[list[str]] = []
     alpha: ClassVar[float] = 1e-4
     maxiter: ClassVar[int] = 100
+    # L1 penalty per coefficient, in units of "one match's worth of rows" (0: plain MLE).
+    prior_per_match: ClassVar[float] = 0.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -389,18 +396,25 @@ class MNLogitModel(OutcomeModel):
             warnings.simplefilter("ignore", HessianInversionWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             res = None
-            try:
-                res = model.fit(method="newton", maxiter=self.maxiter, disp=False)
-                ok = bool(res.mle_retvals.get("converged", False)) and np.all(
-                    np.isfinite(res.params)
-                )
-                method = "newton"
-            except (np.linalg.LinAlgError, ValueError):
-                ok = False
+            ok = False
+            if self.prior_per_match <= 0:
+                try:
+                    res = model.fit(method="newton", maxiter=self.maxiter, disp=False)
+                    ok = bool(res.mle_retvals.get("converged", False)) and np.all(
+                        np.isfinite(res.params)
+                    )
+                    method = "newton"
+                except (np.linalg.LinAlgError, ValueError):
+                    ok = False
             if not ok:
                 k = x.shape[1]
+                # Rows of one match are strongly correlated (91 snapshots of one result), so
+                # the penalty is set per match: with few matches it shrinks the coefficients,
+                # with hundreds it hardly matters.
+                per_coef = max(self.alpha * len(y), self.prior_per_match * len(y) / max(
+                    1, self.n_train_matches))
                 # statsmodels flattens the (k, 2) parameters column by column.
-                alpha = np.full(2 * k, self.alpha * len(y))
+                alpha = np.full(2 * k, per_coef)
                 alpha[[0, k]] = 0.0  # no penalty on the intercepts
                 res = model.fit_regularized(method="l1", alpha=alpha, maxiter=1000, disp=False)
                 ok = bool(res.mle_retvals.get("converged", False))
@@ -475,6 +489,9 @@ class StateMNLogitModel(MNLogitModel):
     """
 
     name: ClassVar[str] = "state_mnlogit"
+    # Measured (grouped 3/5-fold CV): 60 matches 0.888 -> 0.815 log loss with 0.5, 693 matches
+    # 0.6547 -> 0.6558; without it 24 matches blew up to 3.13 (the scoreboard scored 1.25).
+    prior_per_match: ClassVar[float] = 0.5
     features: ClassVar[list[str]] = [
         "t",
         "t2",

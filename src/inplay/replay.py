@@ -74,15 +74,13 @@ def matchday(
     matches: list[tuple[Match, list[dict]]], stagger: float = 0.0, break_seconds: float = 0.0
 ) -> Iterator[tuple[float, Match, dict]]:
     """All matches' events merged on one clock: (seconds since the first kick-off, match, event)."""
-    streams = []
-    for n, (match, events) in enumerate(matches):
-        start = n * stagger
-        streams.append(
-            (
-                (start + t, n, i, match, e)
-                for i, (t, e) in enumerate(match_timeline(events, break_seconds))
-            )
-        )
+    streams = [
+        [
+            (n * stagger + t, n, i, match, event)
+            for i, (t, event) in enumerate(match_timeline(events, break_seconds))
+        ]
+        for n, (match, events) in enumerate(matches)
+    ]
     for t, _n, _i, match, event in heapq.merge(*streams, key=lambda x: (x[0], x[1], x[2])):
         yield t, match, event
 

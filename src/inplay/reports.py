@@ -37,7 +37,7 @@ NOTEBOOKS: tuple[str, ...] = (
 SMALL_PARAMETERS: dict[str, dict] = {
     "00_topic_setup": {},
     "01_replay_events": {"MATCH_IDS": "3869685,3857256", "MAX_EVENTS": 0},
-    "02_feature_engineering": {"COMPETITION_IDS": "43", "SEASON_IDS": "106", "N_MATCHES": 24},
+    "02_feature_engineering": {"COMPETITION_IDS": "43", "SEASON_IDS": "", "N_MATCHES": 0},
     "03_model_fitting": {"N_SPLITS": 3},
     "04_live_scoring": {"IDLE_TIMEOUT": 10.0},
 }

@@ -1,8 +1,8 @@
 """The live scorer: events in, home/draw/away probabilities out.
 
 A consumer-group worker reads ``live_football_events``, updates a
-:class:`~inplay.features.MatchState` per match (the same code that builds the training rows), and for every event it applies
-publishes
+:class:`~inplay.features.MatchState` per match (the same code that builds the training rows),
+and for every event it applies publishes
 
 * the prediction request (the 11 fields of the replaced system plus extras) to
   ``ml-pipeline-prediction-requests``, and
@@ -61,6 +61,7 @@ class ScoreStats:
     reasons: Counter = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    active_seconds: float = 0.0
     matches: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,7 +76,10 @@ class ScoreStats:
             "reasons": dict(self.reasons),
             "matches": len(self.matches),
             "seconds": round(self.seconds, 3),
-            "events_per_second": round(self.consumed / self.seconds, 1) if self.seconds else None,
+            "active_seconds": round(self.active_seconds, 3),
+            "events_per_second": (
+                round(self.consumed / self.active_seconds, 1) if self.active_seconds else None
+            ),
             "latency_ms": percentiles(self.latencies_ms),
         }
 
@@ -92,7 +96,7 @@ class ScoreStats:
             f"consumed {self.consumed:,} events from {d['matches']} matches, scored "
             f"{self.scored:,}, quarantined {self.quarantined}, duplicates {self.duplicates}, "
             f"late {self.late}, shoot-out ignored {self.ignored} in {self.seconds:.1f} s "
-            f"({d['events_per_second'] or 0:,.0f} events/s){lat_text}"
+            f"({d['events_per_second'] or 0:,.0f} events/s while busy){lat_text}"
         )
 
 
@@ -245,7 +249,7 @@ class Scorer:
             self.stats.scored += 1
         return out
 
-    def stats_message(self, lag: dict[int, int] | None = None) -> bytes:
+    def stats_message(self, lag: dict[str, int] | None = None) -> bytes:
         """A statistics message for the monitoring topic."""
         body = {"kind": "stats", "worker": self.worker_id, "model_version": self.model_version}
         body.update(self.stats.as_dict())
@@ -284,6 +288,7 @@ class Scorer:
         )
         producer = make_producer(self.bootstrap)
         start = time.perf_counter()
+        first_batch: float | None = None
         last_message = time.monotonic()
         last_stats = time.monotonic()
         bar = tqdm(desc="score", unit="ev", disable=not progress)
@@ -301,10 +306,14 @@ class Scorer:
                         break
                 else:
                     last_message = time.monotonic()
+                    if first_batch is None:
+                        first_batch = time.perf_counter()
                     for topic, key, value in self.process(records):
                         producer.send(topic, key=key, value=value)
                     producer.flush()
                     consumer.commit()
+                    # Busy time: from the first batch received to the last one committed.
+                    self.stats.active_seconds = time.perf_counter() - first_batch
                     bar.update(len(records))
                 if time.monotonic() - last_stats >= self.stats_interval:
                     self.stats.seconds = time.perf_counter() - start
@@ -326,13 +335,19 @@ class Scorer:
         return self.stats
 
     @staticmethod
-    def _lag(consumer) -> dict[int, int]:
-        """Consumer lag per assigned partition (end offset - position)."""
+    def _lag(consumer) -> dict[str, int]:
+        """Consumer lag per assigned partition (end offset - position), keyed by partition.
+
+        The embedded broker (Tansu 0.6) reports end offsets per record batch, which can put
+        them behind the position; such a lag is shown as 0.
+        """
         try:
             parts = list(consumer.assignment())
             if not parts:
                 return {}
             ends = consumer.end_offsets(parts)
-            return {tp.partition: int(ends[tp] - consumer.position(tp)) for tp in parts}
+            return {
+                str(tp.partition): max(0, int(ends[tp] - consumer.position(tp))) for tp in parts
+            }
         except Exception:  # noqa: BLE001 - lag is informative only; never stop scoring for it
             return {}

@@ -1,0 +1,84 @@
+"""Every notebook runs top to bottom under papermill with small parameters, in order.
+
+The notebooks hand over only through files (INPLAY_OUTPUT_DIR) and Kafka (the test broker);
+each records headline numbers to ``reports/<name>.json``, asserted here with tolerances.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inplay.data import StatsBombData, shared_data_dir
+from inplay.reports import NOTEBOOKS, SMALL_PARAMETERS, run_notebooks
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.kafka, pytest.mark.shared_data]
+
+
+@pytest.fixture(scope="module")
+def executed(kafka_bootstrap, tmp_path_factory):
+    root = shared_data_dir()
+    if root is None:
+        pytest.skip("StatsBomb shared data not found (set INPLAY_DATA_DIR)")
+    out = tmp_path_factory.mktemp("notebook-run")
+    with pytest.MonkeyPatch.context() as mp:
+        # The kernels are new processes: they read these settings from the environment.
+        mp.setenv("INPLAY_DATA_DIR", str(root))
+        mp.setenv("INPLAY_OUTPUT_DIR", str(out))
+        mp.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+        # A fresh consumer group, so the scorer reads this run's replay from the beginning.
+        mp.setenv("INPLAY_SCORER_GROUP", f"nb-test-{out.name}")
+        runs = run_notebooks(NOTEBOOKS, SMALL_PARAMETERS, out_dir=out / "reports", progress=False)
+    summaries = {
+        name: json.loads((out / "reports" / f"{name}.json").read_text()) for name in NOTEBOOKS
+    }
+    return {"runs": runs, "summaries": summaries, "out": out, "data": StatsBombData(root)}
+
+
+def test_every_notebook_ran_and_rendered(executed):
+    assert [r.name for r in executed["runs"]] == list(NOTEBOOKS)
+    for run in executed["runs"]:
+        page = run.html.read_text(encoding="utf-8")
+        assert "StatsBomb" in page, f"{run.name} does not credit StatsBomb"
+        assert "Traceback" not in page
+    index = (executed["out"] / "reports" / "index.html").read_text()
+    assert all(f"{name}.html" in index for name in NOTEBOOKS)
+
+
+def test_topic_setup(executed):
+    summary = executed["summaries"]["00_topic_setup"]
+    assert summary["topics"] == 6
+    assert set(summary["partitions"].values()) == {3}
+
+
+def test_replay_sent_every_event(executed):
+    summary = executed["summaries"]["01_replay_events"]
+    ids = [int(i) for i in SMALL_PARAMETERS["01_replay_events"]["MATCH_IDS"].split(",")]
+    data = executed["data"]
+    assert summary["match_ids"] == ids
+    assert summary["events"] == sum(len(data.events(i)) for i in ids)
+
+
+def test_features_and_models(executed):
+    features = executed["summaries"]["02_feature_engineering"]
+    n_matches = len(executed["data"].matches(competition_ids=[43]))
+    assert features["matches"] == n_matches
+    assert features["minute_rows"] == 91 * n_matches
+    assert sum(features["results"].values()) == n_matches
+    models = executed["summaries"]["03_model_fitting"]["log_loss"]
+    # With ~120 World Cup matches the scoreboard must beat climatology clearly, and the
+    # selected model must be at least as good as the scoreboard (it is the minimum).
+    assert models["scoreboard"] < models["climatology"] - 0.1
+    selected = executed["summaries"]["03_model_fitting"]["selected"]
+    assert models[selected] == pytest.approx(min(models.values()))
+
+
+def test_live_scoring_scored_the_replay(executed):
+    replayed = executed["summaries"]["01_replay_events"]["events"]
+    live = executed["summaries"]["04_live_scoring"]
+    assert live["consumed"] == replayed
+    assert live["quarantined"] == 0
+    assert live["scored"] + live["ignored"] + live["duplicates"] == live["consumed"]
+    assert live["matches_scored"] == 2
+    assert live["latency_ms"]["p50"] is not None
