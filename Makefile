@@ -65,7 +65,7 @@ broker-status: $(STAMP) ## Is the embedded broker running, and where?
 	$(BIN)/inplay broker status
 
 kafka-up: ## Apache Kafka + Kafka UI with docker compose (then export KAFKA_BOOTSTRAP_SERVERS=localhost:9092)
-	docker compose up -d kafka kafka-ui
+	docker compose up -d kafka ui
 
 kafka-down: ## Stop the docker compose services
 	docker compose down

@@ -47,7 +47,10 @@ def synthetic_match(match_id: int, home: str, away: str) -> list[dict]:
 @pytest.fixture
 def mini_data(tmp_path) -> StatsBombData:
     matches = [make_match(101, "Home FC", "Away FC", 1, 1), make_match(102, "Red FC", "Blue FC")]
-    events = {101: synthetic_match(101, "Home FC", "Away FC"), 102: synthetic_match(102, "Red FC", "Blue FC")}
+    events = {
+        101: synthetic_match(101, "Home FC", "Away FC"),
+        102: synthetic_match(102, "Red FC", "Blue FC"),
+    }
     return StatsBombData(write_open_data(tmp_path / "opendata", matches, events))
 
 
@@ -55,13 +58,17 @@ def mini_data(tmp_path) -> StatsBombData:
 def simple_model(mini_data):
     rows = []
     for match in mini_data.matches():
-        for row in minute_snapshots(mini_data.events(match.match_id), match.match_id, match.home_team, match.away_team):
+        for row in minute_snapshots(
+            mini_data.events(match.match_id), match.match_id, match.home_team, match.away_team
+        ):
             rows.append({**row, "result": "H" if match.match_id == 101 else "D"})
     return make_model("climatology").fit(pd.DataFrame(rows))
 
 
 def topic_set(fresh_topics) -> dict[str, str]:
-    events, requests, results, monitoring = fresh_topics("events", "requests", "results", "monitoring")
+    events, requests, results, monitoring = fresh_topics(
+        "events", "requests", "results", "monitoring"
+    )
     return {
         "events_topic": events,
         "requests_topic": requests,
@@ -105,13 +112,17 @@ POISON = [
 def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_data, simple_model):
     topics = topic_set(fresh_topics)
     matches = mini_data.matches()
-    stats = replay(mini_data, matches, topic=topics["events_topic"], bootstrap=kafka_bootstrap, progress=False)
+    stats = replay(
+        mini_data, matches, topic=topics["events_topic"], bootstrap=kafka_bootstrap, progress=False
+    )
     n_events = sum(len(mini_data.events(m.match_id)) for m in matches)
     assert stats.events == n_events and stats.matches == 2
     produce(kafka_bootstrap, topics["events_topic"], POISON)
 
     group = f"test-scorer-{uuid.uuid4().hex[:8]}"
-    scorer = Scorer(simple_model, bootstrap=kafka_bootstrap, group_id=group, stats_interval=1.0, **topics)
+    scorer = Scorer(
+        simple_model, bootstrap=kafka_bootstrap, group_id=group, stats_interval=1.0, **topics
+    )
     result = scorer.run(idle_timeout=8, progress=False)
 
     # Counts reconcile: every message is scored, ignored (shoot-out) or quarantined.
@@ -119,12 +130,16 @@ def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_
     assert result.quarantined == len(POISON)
     assert result.ignored == 2  # one shoot-out kick per match
     assert result.scored == n_events - 2
-    assert result.consumed == result.scored + result.ignored + result.quarantined + result.duplicates
+    assert (
+        result.consumed == result.scored + result.ignored + result.quarantined + result.duplicates
+    )
 
     # Quarantined messages carry a reason and the original bytes.
     monitoring = decoded(kafka_io.read_topic(topics["monitoring_topic"], kafka_bootstrap))
     quarantined = [m for m in monitoring if m["kind"] == "quarantine"]
-    assert sorted(base64.b64decode(m["value_base64"]) for m in quarantined) == sorted(v for _, v in POISON)
+    assert sorted(base64.b64decode(m["value_base64"]) for m in quarantined) == sorted(
+        v for _, v in POISON
+    )
     reasons = " | ".join(m["reason"] for m in quarantined)
     for expected in ("not JSON", "not a JSON object", "home_team", "match_id", "Nobody FC"):
         assert expected in reasons
@@ -141,7 +156,12 @@ def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_
         assert body["model_version"] == scorer.model_version
         by_match.setdefault(body["match_id"], []).append(body["event_index"])
     for match in matches:
-        expected = [r["event_index"] for r in iter_event_snapshots(mini_data.events(match.match_id), match.match_id, match.home_team, match.away_team)]
+        expected = [
+            r["event_index"]
+            for r in iter_event_snapshots(
+                mini_data.events(match.match_id), match.match_id, match.home_team, match.away_team
+            )
+        ]
         assert by_match[match.match_id] == expected
 
     # Offsets were committed: a new worker in the same group has nothing left to do.
@@ -153,21 +173,46 @@ def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_
 
 def test_max_events_stops_the_worker(kafka_bootstrap, fresh_topics, mini_data, simple_model):
     topics = topic_set(fresh_topics)
-    replay(mini_data, mini_data.matches(), topic=topics["events_topic"], bootstrap=kafka_bootstrap, progress=False)
-    scorer = Scorer(simple_model, bootstrap=kafka_bootstrap, group_id=f"g-{uuid.uuid4().hex[:8]}", **topics)
+    replay(
+        mini_data,
+        mini_data.matches(),
+        topic=topics["events_topic"],
+        bootstrap=kafka_bootstrap,
+        progress=False,
+    )
+    scorer = Scorer(
+        simple_model, bootstrap=kafka_bootstrap, group_id=f"g-{uuid.uuid4().hex[:8]}", **topics
+    )
     assert scorer.run(max_events=10, idle_timeout=20, progress=False).consumed == 10
 
 
 def test_replay_max_events_and_message_shape(kafka_bootstrap, fresh_topics, mini_data):
     (topic,) = fresh_topics("events")
-    stats = replay(mini_data, mini_data.matches(), topic=topic, bootstrap=kafka_bootstrap, max_events=7, progress=False)
+    stats = replay(
+        mini_data,
+        mini_data.matches(),
+        topic=topic,
+        bootstrap=kafka_bootstrap,
+        max_events=7,
+        progress=False,
+    )
     assert stats.events == 7
     records = kafka_io.read_topic(topic, kafka_bootstrap)
     assert len(records) == 7
     for record in records:
         body = orjson.loads(record.value)
         assert record.key == str(body["match_id"]).encode()
-        assert {"id", "index", "period", "timestamp", "type", "team", "home_team", "away_team", "sent_at"} <= set(body)
+        assert {
+            "id",
+            "index",
+            "period",
+            "timestamp",
+            "type",
+            "team",
+            "home_team",
+            "away_team",
+            "sent_at",
+        } <= set(body)
 
 
 @pytest.mark.shared_data
@@ -184,7 +229,9 @@ def test_live_features_equal_offline_features(kafka_bootstrap, fresh_topics, sim
         matches = data.matches()[:3]
     topics = topic_set(fresh_topics)
     replay(data, matches, topic=topics["events_topic"], bootstrap=kafka_bootstrap, progress=False)
-    scorer = Scorer(simple_model, bootstrap=kafka_bootstrap, group_id=f"g-{uuid.uuid4().hex[:8]}", **topics)
+    scorer = Scorer(
+        simple_model, bootstrap=kafka_bootstrap, group_id=f"g-{uuid.uuid4().hex[:8]}", **topics
+    )
     stats = scorer.run(idle_timeout=10, progress=False)
     assert stats.quarantined == 0
 
@@ -193,6 +240,10 @@ def test_live_features_equal_offline_features(kafka_bootstrap, fresh_topics, sim
         live.setdefault(body["match_id"], []).append({c: body[c] for c in FEATURE_COLUMNS})
     assert sorted(live) == sorted(m.match_id for m in matches)
     for match in matches:
-        offline = list(iter_event_snapshots(data.events(match.match_id), match.match_id, match.home_team, match.away_team))
+        offline = list(
+            iter_event_snapshots(
+                data.events(match.match_id), match.match_id, match.home_team, match.away_team
+            )
+        )
         assert len(live[match.match_id]) == len(offline)
         assert live[match.match_id] == offline, f"match {match.match_id} differs"

@@ -39,6 +39,7 @@ __all__ = [
     "producer_settings",
     "consumer_settings",
     "security_settings",
+    "client_settings",
 ]
 
 
@@ -196,3 +197,8 @@ def security_settings() -> dict:
         "KAFKA_SSL_CAFILE": "ssl_cafile",
     }
     return {key: env_str(var) for var, key in mapping.items() if env_str(var) is not None}
+
+
+def client_settings() -> dict:
+    """Settings every client gets: how long to try to reach the cluster before giving up."""
+    return {"bootstrap_timeout_ms": env_int("KAFKA_BOOTSTRAP_TIMEOUT_MS", 10000)}

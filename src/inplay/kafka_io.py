@@ -127,7 +127,11 @@ def make_producer(bootstrap: str | None = None, **overrides: Any) -> KafkaProduc
         ConfigError: no broker is configured or it cannot be reached.
     """
     bootstrap = bootstrap or bootstrap_servers()
-    defaults = {**config.producer_settings(), **config.security_settings()}
+    defaults = {
+        **config.producer_settings(),
+        **config.security_settings(),
+        **config.client_settings(),
+    }
     settings = {**_supported(KafkaProducer, defaults), **overrides}
     return _build(KafkaProducer, bootstrap, settings)
 
@@ -152,7 +156,11 @@ def make_consumer(
         ConfigError: no broker is configured or it cannot be reached.
     """
     bootstrap = bootstrap or bootstrap_servers()
-    defaults = {**config.consumer_settings(), **config.security_settings()}
+    defaults = {
+        **config.consumer_settings(),
+        **config.security_settings(),
+        **config.client_settings(),
+    }
     settings = {
         **_supported(KafkaConsumer, defaults),
         "enable_auto_commit": False,
@@ -176,7 +184,10 @@ def make_admin(bootstrap: str | None = None, **overrides: Any) -> KafkaAdminClie
         ConfigError: no broker is configured or it cannot be reached.
     """
     bootstrap = bootstrap or bootstrap_servers()
-    settings = {**_supported(KafkaAdminClient, config.security_settings()), **overrides}
+    settings = {
+        **_supported(KafkaAdminClient, {**config.security_settings(), **config.client_settings()}),
+        **overrides,
+    }
     return _build(KafkaAdminClient, bootstrap, settings)
 
 

@@ -411,8 +411,10 @@ class MNLogitModel(OutcomeModel):
                 # Rows of one match are strongly correlated (91 snapshots of one result), so
                 # the penalty is set per match: with few matches it shrinks the coefficients,
                 # with hundreds it hardly matters.
-                per_coef = max(self.alpha * len(y), self.prior_per_match * len(y) / max(
-                    1, self.n_train_matches))
+                per_coef = max(
+                    self.alpha * len(y),
+                    self.prior_per_match * len(y) / max(1, self.n_train_matches),
+                )
                 # statsmodels flattens the (k, 2) parameters column by column.
                 alpha = np.full(2 * k, per_coef)
                 alpha[[0, k]] = 0.0  # no penalty on the intercepts
@@ -485,7 +487,8 @@ class StateMNLogitModel(MNLogitModel):
     * ``|gd|`` and ``|gd| t``, which let the draw lose probability symmetrically;
     * red cards: ``red_diff``, ``red_diff t``;
     * xG: ``xg_diff``, ``xg_diff t`` (a side's xG so far tells how strong it is);
-    * shots on target and possession differences.
+    * shots on target and possession differences (possession shrunk towards level by
+      ``clock / (clock + 5)``, as its share over the first minutes is noise).
     """
 
     name: ClassVar[str] = "state_mnlogit"
@@ -531,7 +534,10 @@ class StateMNLogitModel(MNLogitModel):
                 "xg_diff": xg,
                 "xg_diff_t": xg * t,
                 "sot_diff": state["sot_diff"],
-                "poss_diff": state["poss_diff"],
+                # Possession share over the first seconds is noise (one side can hold 100 %
+                # of 20 s): shrink it by the time it covers. Grouped 5-fold CV on 693 matches:
+                # log loss 0.6558 -> 0.6532 (k = 5 min), first 15 minutes 0.951 -> 0.937.
+                "poss_diff": state["poss_diff"] * state["clock"] / (state["clock"] + 5.0),
             },
             index=state.index,
         )

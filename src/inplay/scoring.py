@@ -60,6 +60,7 @@ class ScoreStats:
     quarantined: int = 0
     reasons: Counter = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
+    processing_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     active_seconds: float = 0.0
     matches: set[int] = field(default_factory=set)
@@ -81,17 +82,21 @@ class ScoreStats:
                 round(self.consumed / self.active_seconds, 1) if self.active_seconds else None
             ),
             "latency_ms": percentiles(self.latencies_ms),
+            "processing_ms": percentiles(self.processing_ms),
         }
 
     def summary(self) -> str:
         """One line for people."""
         d = self.as_dict()
         lat = d["latency_ms"]
+        proc = d["processing_ms"]
         lat_text = (
-            f", latency p50 {lat['p50']:.1f} ms / p99 {lat['p99']:.1f} ms"
+            f", end-to-end latency p50 {lat['p50']:.1f} ms / p99 {lat['p99']:.1f} ms"
             if lat["p50"] is not None
             else ""
         )
+        if proc["p50"] is not None:
+            lat_text += f", in-worker p50 {proc['p50']:.1f} ms / p99 {proc['p99']:.1f} ms"
         return (
             f"consumed {self.consumed:,} events from {d['matches']} matches, scored "
             f"{self.scored:,}, quarantined {self.quarantined}, duplicates {self.duplicates}, "
@@ -180,8 +185,16 @@ class Scorer:
             )
         return state, event
 
-    def process(self, records: list) -> list[tuple[str, bytes, bytes]]:
-        """Apply a batch of records and return the messages to publish (topic, key, value)."""
+    def process(
+        self, records: list, received_at: float | None = None
+    ) -> list[tuple[str, bytes, bytes]]:
+        """Apply a batch of records and return the messages to publish (topic, key, value).
+
+        Args:
+            records: consumer records of the events topic.
+            received_at: wall-clock time the batch was polled (for ``processing_ms``).
+        """
+        received_at = time.time() if received_at is None else received_at
         out: list[tuple[str, bytes, bytes]] = []
         pending: list[tuple[dict, dict, bytes]] = []
         for record in records:
@@ -218,6 +231,8 @@ class Scorer:
             )
             if latency is not None:
                 self.stats.latencies_ms.append(latency)
+            processing = round((now - received_at) * 1000.0, 3)
+            self.stats.processing_ms.append(processing)
             request = dict(features)
             request["home_team"] = event["home_team"]
             request["away_team"] = event["away_team"]
@@ -242,6 +257,7 @@ class Scorer:
                 "p_away": round(float(p_away), 6),
                 "model_version": self.model_version,
                 "latency_ms": latency,
+                "processing_ms": processing,
                 "scored_at": now,
             }
             out.append((self.requests_topic, key, orjson.dumps(request)))
@@ -300,6 +316,7 @@ class Scorer:
                     if limit <= 0:
                         break
                 batches = consumer.poll(timeout_ms=500, max_records=limit)
+                polled_at = time.time()
                 records = [r for part in batches.values() for r in part]
                 if not records:
                     if idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
@@ -308,7 +325,7 @@ class Scorer:
                     last_message = time.monotonic()
                     if first_batch is None:
                         first_batch = time.perf_counter()
-                    for topic, key, value in self.process(records):
+                    for topic, key, value in self.process(records, polled_at):
                         producer.send(topic, key=key, value=value)
                     producer.flush()
                     consumer.commit()
