@@ -40,6 +40,7 @@ __all__ = [
     "consumer_settings",
     "security_settings",
     "client_settings",
+    "show_progress",
 ]
 
 
@@ -202,3 +203,12 @@ def security_settings() -> dict:
 def client_settings() -> dict:
     """Settings every client gets: how long to try to reach the cluster before giving up."""
     return {"bootstrap_timeout_ms": env_int("KAFKA_BOOTSTRAP_TIMEOUT_MS", 10000)}
+
+
+def show_progress(progress: bool = True) -> bool:
+    """Whether to draw a progress bar: ``progress`` unless ``INPLAY_PROGRESS=0``.
+
+    ``inplay reports`` sets ``INPLAY_PROGRESS=0`` for the notebooks it executes, so rendered
+    reports carry results rather than progress-bar frames.
+    """
+    return bool(progress) and env_str("INPLAY_PROGRESS", "1") not in {"0", "false", "no"}

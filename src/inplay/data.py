@@ -351,7 +351,13 @@ class StatsBombData:
             ``(match, events)`` pairs, in the order of ``matches``.
         """
         todo = list(matches) if matches is not None else self.matches()
-        bar = tqdm(todo, desc="events", unit="match", disable=not progress, leave=False)
+        bar = tqdm(
+            todo,
+            desc="events",
+            unit="match",
+            disable=not config.show_progress(progress),
+            leave=False,
+        )
         try:
             for match in bar:
                 try:
@@ -494,7 +500,13 @@ def validate(
                 report.problems.append(
                     (mid, data.root / "matches", "match is not in any match list")
                 )
-    for match in tqdm(matches, desc="validate", unit="match", disable=not progress, leave=False):
+    for match in tqdm(
+        matches,
+        desc="validate",
+        unit="match",
+        disable=not config.show_progress(progress),
+        leave=False,
+    ):
         report.checked += 1
         path = data.events_path(match.match_id)
         try:
@@ -610,7 +622,7 @@ def download(
     events_dir = root / "events"
     fetched = 0
     desc = f"download {competition_id}/{season_id}"
-    bar = tqdm(ids, desc=desc, unit="match", disable=not progress)
+    bar = tqdm(ids, desc=desc, unit="match", disable=not config.show_progress(progress))
     try:
         for match_id in bar:
             plain = events_dir / f"{match_id}.json"

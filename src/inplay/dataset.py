@@ -113,7 +113,9 @@ def build_snapshots(
     minute_rows: list[dict] = []
     event_rows: list[dict] = []
     bad: list[tuple[str, str]] = []
-    bar = tqdm(total=len(jobs), desc="snapshots", unit="match", disable=not progress)
+    bar = tqdm(
+        total=len(jobs), desc="snapshots", unit="match", disable=not config.show_progress(progress)
+    )
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = pool.map(_work, jobs, chunksize=4)

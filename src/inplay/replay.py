@@ -153,7 +153,7 @@ def replay(
     producer = producer or make_producer(bootstrap)
     sent = 0
     start = time.perf_counter()
-    bar = tqdm(total=total, desc="replay", unit="ev", disable=not progress)
+    bar = tqdm(total=total, desc="replay", unit="ev", disable=not config.show_progress(progress))
     try:
         for t, match, event in matchday(loaded, stagger, break_seconds):
             if max_events is not None and sent >= max_events:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,9 @@ def run_notebooks(
         source = notebooks_dir / f"{name}.ipynb"
         target = executed_dir / f"{name}.ipynb"
         start = time.perf_counter()
+        previous = os.environ.get("INPLAY_PROGRESS")
+        # Reports show results, not progress-bar frames: the kernels inherit this setting.
+        os.environ["INPLAY_PROGRESS"] = "0"
         try:
             pm.execute_notebook(
                 str(source),
@@ -118,6 +122,10 @@ def run_notebooks(
                 report_mode=False,
             )
         finally:
+            if previous is None:
+                os.environ.pop("INPLAY_PROGRESS", None)
+            else:
+                os.environ["INPLAY_PROGRESS"] = previous
             if target.is_file():
                 render_html(target, out_dir / f"{name}.html")
         runs.append(

@@ -307,7 +307,7 @@ class Scorer:
         first_batch: float | None = None
         last_message = time.monotonic()
         last_stats = time.monotonic()
-        bar = tqdm(desc="score", unit="ev", disable=not progress)
+        bar = tqdm(desc="score", unit="ev", disable=not config.show_progress(progress))
         try:
             while not self._stop.is_set():
                 limit = 500
