@@ -6,8 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help env demo demo-small test test-fast lint format reports broker-start broker-stop \
-        broker-status kafka-up kafka-down data-download clean
+.PHONY: help env demo demo-small dashboard test test-fast test-apache lint format reports \
+        broker-start broker-stop broker-status monitor kafka-up kafka-down kafka-jvm-start \
+        kafka-jvm-stop kafka-jvm-status data-download clean
 
 help: ## Show this help
 	@echo "inplay: live football win probabilities on Kafka (Data: StatsBomb Open Data)"
@@ -38,11 +39,23 @@ demo: $(STAMP) ## Whole pipeline on the embedded broker: replay, features, model
 demo-small: ## The demo with small parameters (two matches replayed, World Cups only): a few minutes
 	@$(MAKE) --no-print-directory demo DEMO_ARGS=--small
 
+dashboard: $(STAMP) ## Live dashboard: replay the demo matches at 30x, score them, watch http://localhost:8501
+	$(BIN)/python -m inplay.dashboard.run --speed $(or $(SPEED),30) --port $(or $(PORT),8501)
+
+monitor: $(STAMP) ## Live table of the scoring workers (throughput, latency, lag, quarantined)
+	$(BIN)/inplay monitor
+
 test: $(STAMP) ## Run the whole test suite (starts its own embedded broker, or uses KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/pytest
 
 test-fast: $(STAMP) ## Only the tests that need neither Kafka, real data nor notebooks
 	$(BIN)/pytest -m "not kafka and not shared_data and not notebooks"
+
+test-apache: $(STAMP) ## The whole suite against a fresh Apache Kafka on the JVM (started and stopped here)
+	@export INPLAY_APACHE_KAFKA_STATE=data/apache-kafka-test.json; \
+	$(BIN)/python -m inplay.apache_kafka start || exit $$?; status=0; \
+	KAFKA_BOOTSTRAP_SERVERS=$$($(BIN)/python -m inplay.apache_kafka bootstrap) $(BIN)/pytest || status=$$?; \
+	$(BIN)/python -m inplay.apache_kafka stop; exit $$status
 
 lint: $(STAMP) ## ruff on src, tests, benchmarks and notebooks; check notebooks carry no outputs
 	$(BIN)/ruff check src tests benchmarks notebooks
@@ -69,6 +82,16 @@ kafka-up: ## Apache Kafka + Kafka UI with docker compose (then export KAFKA_BOOT
 
 kafka-down: ## Stop the docker compose services
 	docker compose down
+
+kafka-jvm-start: $(STAMP) ## Apache Kafka 4.x on the JVM, no Docker (Java 17+, Maven); then export KAFKA_BOOTSTRAP_SERVERS
+	$(BIN)/python -m inplay.apache_kafka start
+	@echo "export KAFKA_BOOTSTRAP_SERVERS=$$($(BIN)/python -m inplay.apache_kafka bootstrap)"
+
+kafka-jvm-stop: $(STAMP) ## Stop the JVM Apache Kafka
+	$(BIN)/python -m inplay.apache_kafka stop
+
+kafka-jvm-status: $(STAMP) ## Is the JVM Apache Kafka running, and where?
+	$(BIN)/python -m inplay.apache_kafka status
 
 data-download: $(STAMP) ## Download StatsBomb open data (FIFA World Cup 2022) into data/raw/statsbomb
 	$(BIN)/inplay data download

@@ -29,7 +29,10 @@ HELP_OPTIONS: dict[str, tuple[str, ...]] = {
     "dataset": ("--competition", "--season", "--match-ids", "--no-events"),
     "fit": ("--models", "--splits"),
     "evaluate": ("--models", "--splits", "--json"),
+    "backtest": ("--train-data", "--test-data", "--model", "--out"),
     "score": ("--max-events", "--idle-timeout", "--kafka-broker", "--group"),
+    "monitor": ("--refresh", "--duration", "--kafka-broker"),
+    "dashboard": ("--speed", "--port", "--app-only"),
     "reports": ("--small", "--only"),
 }
 SUBCOMMANDS = tuple(HELP_OPTIONS)

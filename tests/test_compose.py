@@ -103,3 +103,12 @@ def test_jupyter_is_optional_and_uses_internal_listener(compose: dict) -> None:
     assert 'pip install --no-cache-dir -e ".[lab]"' in command
     assert "--port=8888" in command
     assert any(str(port).startswith("8888:") for port in jupyter["ports"])
+
+
+def test_dashboard_is_optional_and_uses_internal_listener(compose: dict) -> None:
+    dashboard = compose["services"]["dashboard"]
+    assert dashboard["profiles"] == ["dashboard"]
+    assert dashboard["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:29092"
+    assert "8501:8501" in dashboard["ports"]
+    assert "inplay.dashboard" in " ".join(dashboard["command"])
+    assert dashboard["depends_on"]["kafka"]["condition"] == "service_healthy"

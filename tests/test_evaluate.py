@@ -11,14 +11,21 @@ from inplay.evaluate import (
     EvaluationResult,
     accuracy,
     brier,
+    class_ece,
     clock_bins,
+    ece,
     evaluate,
+    game_state,
     grouped_cv_predictions,
     log_loss,
     match_folds,
     metrics_by_bin,
+    metrics_by_competition,
+    metrics_by_state,
     metrics_table,
     paired_comparison,
+    reliability_figure,
+    reliability_table,
     rps,
     score,
 )
@@ -104,6 +111,8 @@ def test_oof_columns(oof):
         "p_home",
         "p_draw",
         "p_away",
+        "game_state",
+        "red_card",
     ]
 
 
@@ -220,3 +229,69 @@ def test_evaluate_end_to_end(tmp_path, snaps):
     assert result.metrics_for("state_mnlogit")["n_matches"] == 120
     with pytest.raises(ConfigError):
         evaluate(tmp_path / "missing.parquet")
+
+
+# ---- calibration, game state, competition, other splits ----------------------------------
+
+
+def test_ece_hand_checked():
+    # H forecast 0.8 four times, H happens 3 times: H error |0.8 - 0.75| = 0.05;
+    # D forecast 0.1 (never happens): 0.1; A forecast 0.1, happens once: |0.1 - 0.25| = 0.15.
+    p = [[0.8, 0.1, 0.1]] * 4
+    y = ["H", "H", "H", "A"]
+    assert class_ece(y, p) == pytest.approx({"H": 0.05, "D": 0.1, "A": 0.15})
+    assert ece(y, p) == pytest.approx(0.1)
+    assert ece(["H", "D", "A"], np.eye(3)) == pytest.approx(0.0)
+    table = reliability_table(y, p, n_bins=10)
+    assert set(table["outcome"]) == {"H", "D", "A"}
+    assert table.loc[table["outcome"] == "H", "bin"].tolist() == [8]
+
+
+def test_state_and_competition_tables(oof):
+    by_state = metrics_by_state(oof)
+    assert set(by_state["state"]) <= {"level", "one-goal", "two+", "red card"}
+    per = by_state[(by_state["model"] == "scoreboard") & (by_state["state"] != "red card")]
+    assert per["n_rows"].sum() == (oof["model"] == "scoreboard").sum()
+    by_comp = metrics_by_competition(oof)
+    assert set(by_comp["competition_id"]) == set(oof["competition_id"])
+    assert (by_comp.loc[by_comp["model"] == "scoreboard", "log_loss_vs_scoreboard_pct"] == 0).all()
+
+
+def test_game_state_labels():
+    df = pd.DataFrame({"reg_home_goals": [0, 1, 3, 0], "reg_away_goals": [0, 0, 1, 2]})
+    assert game_state(df).tolist() == ["level", "one-goal", "two+", "two+"]
+
+
+def test_leave_one_competition_out(snaps):
+    oof = grouped_cv_predictions(snaps, ["climatology"], split="competition")
+    for comp, part in oof.groupby("competition_id"):
+        assert part["fold"].nunique() == 1
+        train = snaps[snaps["competition_id"] != comp]
+        freq = train["result"].value_counts(normalize=True)
+        np.testing.assert_allclose(part["p_home"].iloc[0], freq.get("H", 0.0), atol=1e-5)
+
+
+def test_time_split_tests_only_later_matches(snaps):
+    dated = snaps.assign(match_date=np.where(snaps["match_id"] < 1080, "2019-01-01", "2021-01-01"))
+    oof = grouped_cv_predictions(dated, ["climatology"], split="time", cutoff="2020-01-01")
+    assert set(oof["match_id"]) == set(range(1080, 1120))
+    train = dated[dated["match_id"] < 1080]
+    freq = train["result"].value_counts(normalize=True)
+    np.testing.assert_allclose(oof["p_home"].iloc[0], freq.get("H", 0.0), atol=1e-5)
+    with pytest.raises(ConfigError):
+        grouped_cv_predictions(snaps, ["climatology"], split="time")
+    with pytest.raises(ConfigError):
+        grouped_cv_predictions(snaps, ["climatology"], split="row")
+
+
+def test_evaluate_adds_baseline_and_calibration(snaps):
+    result = evaluate(snaps, ["climatology"], n_splits=3, priors=False)
+    assert list(result.overall["model"]) == ["scoreboard", "climatology"]
+    assert "ece" in result.overall.columns
+    assert set(result.calibration["model"]) == {"scoreboard", "climatology"}
+    assert not result.by_state.empty and not result.by_competition.empty
+    d = result.to_dict()
+    assert {"by_state", "by_competition", "calibration"} <= set(d)
+    fig = reliability_figure(result.oof)
+    assert len(fig.data) == 2 * 3 + 3
+    assert "StatsBomb" in str(fig.layout.annotations)

@@ -13,6 +13,7 @@ from inplay.models import (
     EPS,
     MODELS,
     PROB_COLUMNS,
+    BoostedModel,
     OutcomeModel,
     encode_result,
     load_model,
@@ -24,6 +25,14 @@ from inplay.models import (
 ALL = sorted(MODELS)
 
 
+def quick_model(name: str) -> OutcomeModel:
+    """A registry model; boosted ones with few, large-leaved trees to keep the tests fast."""
+    model = make_model(name)
+    if isinstance(model, BoostedModel):
+        model.params = {**BoostedModel.params, "max_iter": 20, "min_samples_leaf": 100}
+    return model
+
+
 @pytest.fixture(scope="module")
 def snaps() -> pd.DataFrame:
     return make_snapshots(n_matches=120, seed=1, extra_time_share=1.0)
@@ -31,7 +40,7 @@ def snaps() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(snaps) -> dict[str, OutcomeModel]:
-    return {name: make_model(name).fit(snaps) for name in ALL}
+    return {name: quick_model(name).fit(snaps) for name in ALL}
 
 
 def test_class_order():

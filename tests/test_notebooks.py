@@ -7,9 +7,11 @@ each records headline numbers to ``reports/<name>.json``, asserted here with tol
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
+from inplay import config, kafka_io
 from inplay.data import StatsBombData, shared_data_dir
 from inplay.reports import NOTEBOOKS, SMALL_PARAMETERS, run_notebooks
 
@@ -22,18 +24,36 @@ def executed(kafka_bootstrap, tmp_path_factory):
     if root is None:
         pytest.skip("StatsBomb shared data not found (set INPLAY_DATA_DIR)")
     out = tmp_path_factory.mktemp("notebook-run")
+    # The notebooks use the fixed topics; on a reused cluster they already hold earlier runs'
+    # records, which this run's scorer (a fresh group, from the beginning) reads too. Count
+    # them by reading (end offsets do not count records on the embedded broker).
+    before = {
+        topic: [
+            int(r.key)
+            for r in kafka_io.read_topic(topic, kafka_bootstrap, timeout=300)
+            if r.key is not None
+        ]
+        for topic in (config.TOPIC_EVENTS, config.TOPIC_RESULTS)
+    }
     with pytest.MonkeyPatch.context() as mp:
         # The kernels are new processes: they read these settings from the environment.
         mp.setenv("INPLAY_DATA_DIR", str(root))
         mp.setenv("INPLAY_OUTPUT_DIR", str(out))
         mp.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-        # A fresh consumer group, so the scorer reads this run's replay from the beginning.
-        mp.setenv("INPLAY_SCORER_GROUP", f"nb-test-{out.name}")
+        # A new consumer group every run, so the scorer reads the topic from the beginning
+        # (earlier runs' records included: counted above).
+        mp.setenv("INPLAY_SCORER_GROUP", f"nb-test-{uuid.uuid4().hex[:12]}")
         runs = run_notebooks(NOTEBOOKS, SMALL_PARAMETERS, out_dir=out / "reports", progress=False)
     summaries = {
         name: json.loads((out / "reports" / f"{name}.json").read_text()) for name in NOTEBOOKS
     }
-    return {"runs": runs, "summaries": summaries, "out": out, "data": StatsBombData(root)}
+    return {
+        "runs": runs,
+        "summaries": summaries,
+        "out": out,
+        "data": StatsBombData(root),
+        "before": before,
+    }
 
 
 def test_every_notebook_ran_and_rendered(executed):
@@ -76,9 +96,17 @@ def test_features_and_models(executed):
 
 def test_live_scoring_scored_the_replay(executed):
     replayed = executed["summaries"]["01_replay_events"]["events"]
+    replayed_ids = executed["summaries"]["01_replay_events"]["match_ids"]
     live = executed["summaries"]["04_live_scoring"]
-    assert live["consumed"] == replayed
+    # Exactly this run's replay, plus what earlier runs left in the topic (none on a fresh
+    # broker, as in CI).
+    earlier_events = executed["before"][config.TOPIC_EVENTS]
+    assert live["consumed"] == replayed + len(earlier_events)
     assert live["quarantined"] == 0
     assert live["scored"] + live["ignored"] + live["duplicates"] == live["consumed"]
-    assert live["matches_scored"] == 2
+    # matches_scored counts the match ids in the results topic.
+    earlier_ids = set(earlier_events) | set(executed["before"][config.TOPIC_RESULTS])
+    assert live["matches_scored"] == len(earlier_ids | set(replayed_ids))
+    if not earlier_ids:
+        assert live["matches_scored"] == 2
     assert live["latency_ms"]["p50"] is not None

@@ -121,17 +121,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="cross-validate, fit and save the models (models/)")
     p.add_argument(
         "--models",
-        default="climatology,scoreboard,state_mnlogit",
+        default="climatology,scoreboard,state_mnlogit,goal_rate",
         help="comma separated model names (default: all)",
     )
     p.add_argument("--splits", type=int, default=5, help="grouped CV folds (default 5)")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("evaluate", help="grouped cross-validation table, overall and by 15 minutes")
-    p.add_argument("--models", default="climatology,scoreboard,state_mnlogit")
+    p.add_argument("--models", default="climatology,scoreboard,state_mnlogit,goal_rate")
     p.add_argument("--splits", type=int, default=5)
     p.add_argument("--json", dest="json_out", help="also write the tables to this JSON file")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "backtest",
+        help="fit on one StatsBomb folder, predict every regulation minute of another (CSV)",
+        description="Fit MODEL on the matches of --train-data and write one row per match of "
+        "--test-data and regulation minute 0..90 (the minute-snapshot state): match_id, "
+        "minute, p_home, p_draw, p_away.",
+    )
+    p.add_argument("--train-data", required=True, help="StatsBomb open-data folder to fit on")
+    p.add_argument("--test-data", required=True, help="StatsBomb open-data folder to predict")
+    p.add_argument("--model", default="goal_rate", help="model name (default goal_rate)")
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser(
         "score",
@@ -151,6 +165,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_broker_arg(p)
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "monitor",
+        help="live table of the scoring workers from ml-pipeline-monitoring",
+        description="Reads ml-pipeline-monitoring (no consumer group, so any number can watch) "
+        "and prints the latest statistics of every scoring worker: consumed, scored, "
+        "quarantined, events/s, latency p50/p95/p99, lag.",
+    )
+    p.add_argument("--refresh", type=float, default=2.0, help="seconds between tables")
+    p.add_argument("--duration", type=float, help="stop after N seconds (default: Ctrl-C)")
+    p.add_argument("--new-only", action="store_true", help="ignore statistics already published")
+    _add_broker_arg(p)
+    p.set_defaults(func=cmd_monitor)
+
+    from inplay.dashboard.run import add_arguments as _dashboard_arguments  # no streamlit import
+
+    p = sub.add_parser(
+        "dashboard",
+        help="live dashboard: replay + scorer + Streamlit app on :8501",
+    )
+    _dashboard_arguments(p)
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser(
         "reports",
@@ -342,6 +378,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """``inplay backtest``."""
+    from inplay.backtest import backtest
+
+    frame = backtest(
+        args.train_data, args.test_data, args.model, out=args.out, workers=args.workers
+    )
+    print(f"wrote {len(frame)} rows ({frame['match_id'].nunique()} matches) to {args.out}")
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     """``inplay score``."""
     from inplay.pipeline import score_live
@@ -356,6 +403,27 @@ def cmd_score(args: argparse.Namespace) -> int:
     )
     print(stats.summary())
     return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """``inplay monitor``."""
+    from inplay.monitor import run_monitor
+
+    state = run_monitor(
+        args.kafka_broker,
+        refresh=args.refresh,
+        duration=args.duration,
+        from_beginning=not args.new_only,
+    )
+    print(f"{state.messages} monitoring messages, {len(state.workers)} workers seen")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """``inplay dashboard``."""
+    from inplay.dashboard.run import run
+
+    return run(args)
 
 
 def cmd_reports(args: argparse.Namespace) -> int:

@@ -11,7 +11,14 @@ H, D, A order):
 * :func:`brier`: multiclass Brier score, mean over rows of ``sum_k (p_k - o_k)^2`` (0..2);
 * :func:`rps`: ranked probability score for the ordered outcome H < D < A, mean over rows of
   ``sum_{k=1}^{2} (P_k - O_k)^2 / 2`` with cumulative ``P`` and ``O`` (0..1);
-* :func:`accuracy`: share of rows whose most probable class is the result.
+* :func:`accuracy`: share of rows whose most probable class is the result;
+* :func:`ece`: expected calibration error, class-wise, 10 equal-width bins (reported beside
+  the others; :func:`reliability_figure` draws the reliability diagrams).
+
+Splits (:func:`split_folds`): grouped K-fold by match (the default), leave one competition out,
+or one forward split in time (train on matches before a date, test on the rest). Tables: overall,
+per 15-minute bin, per game state (level, one-goal, two+ margin, after a red card) and per
+competition, each with the improvement over the scoreboard baseline fitted on the same folds.
 """
 
 from __future__ import annotations
@@ -42,7 +49,20 @@ __all__ = [
     "metrics_table",
     "metrics_by_bin",
     "paired_comparison",
+    "SPLITS",
+    "game_state",
+    "split_folds",
+    "metrics_by_group",
+    "metrics_by_state",
+    "metrics_by_competition",
+    "ece",
+    "class_ece",
+    "reliability_table",
+    "calibration_table",
+    "reliability_figure",
     "EvaluationResult",
+    "with_priors",
+    "odds_comparison",
     "evaluate",
 ]
 
@@ -239,27 +259,111 @@ def match_folds(match_ids: Iterable[Any], n_splits: int = 5, seed: int = 0) -> d
 _REQUIRED = ("match_id", "clock", "competition_id", "result")
 
 
+SPLITS: tuple[str, ...] = ("match", "competition", "time")
+"""How :func:`grouped_cv_predictions` splits: grouped K-fold by match, leave one competition
+out, or one forward split in time (train before a date, test from it on)."""
+
+
+def game_state(df: pd.DataFrame) -> pd.Series:
+    """Label each snapshot with its game state: ``level``, ``one-goal`` or ``two+`` margin.
+
+    Args:
+        df: Snapshot rows with ``reg_home_goals``/``reg_away_goals`` (or ``home_goals``/
+            ``away_goals``).
+
+    Returns:
+        A string series indexed like ``df``.
+    """
+    h = "reg_home_goals" if "reg_home_goals" in df.columns else "home_goals"
+    a = "reg_away_goals" if "reg_away_goals" in df.columns else "away_goals"
+    margin = (df[h] - df[a]).abs().to_numpy()
+    labels = np.where(margin == 0, "level", np.where(margin == 1, "one-goal", "two+"))
+    return pd.Series(labels, index=df.index)
+
+
+def _red_card(df: pd.DataFrame) -> np.ndarray:
+    cols = [c for c in ("home_red_cards", "away_red_cards") if c in df.columns]
+    if not cols:
+        return np.zeros(len(df), dtype=bool)
+    return (df[cols].fillna(0).sum(axis=1) > 0).to_numpy()
+
+
+def split_folds(
+    df: pd.DataFrame,
+    split: str = "match",
+    n_splits: int = 5,
+    seed: int = 0,
+    cutoff: str | None = None,
+) -> np.ndarray:
+    """Fold of each row; ``-1`` marks rows only ever used for training.
+
+    Args:
+        df: Snapshot rows with ``match_id`` (and ``competition_id`` or ``match_date``).
+        split: ``"match"`` (grouped K-fold, :func:`match_folds`), ``"competition"`` (one fold
+            per competition) or ``"time"`` (fold 0 = matches on or after ``cutoff``, the rest
+            train only).
+        n_splits: Folds of the ``"match"`` split.
+        seed: Seed of the ``"match"`` split.
+        cutoff: ``YYYY-MM-DD`` of the ``"time"`` split (default: the median match date).
+
+    Returns:
+        An ``int`` array, one fold per row; rows of one match always share a fold.
+
+    Raises:
+        ConfigError: Unknown split, or a column the split needs is missing.
+    """
+    if split == "match":
+        fold_of = match_folds(df["match_id"], n_splits=n_splits, seed=seed)
+        return df["match_id"].map(fold_of).to_numpy(dtype=int)
+    if split == "competition":
+        comps = sorted(pd.unique(df["competition_id"]))
+        if len(comps) < 2:
+            raise ConfigError("leave-one-competition-out needs at least two competitions")
+        return df["competition_id"].map({c: i for i, c in enumerate(comps)}).to_numpy(dtype=int)
+    if split == "time":
+        if "match_date" not in df.columns or df["match_date"].isna().all():
+            raise ConfigError(
+                "the time split needs 'match_date' (see inplay.ratings.attach_priors)"
+            )
+        dates = df["match_date"].astype(str)
+        if cutoff is None:
+            cutoff = str(df.drop_duplicates("match_id")["match_date"].astype(str).median())
+        fold = np.where(dates.to_numpy() >= cutoff, 0, -1)
+        if (fold == 0).all() or (fold == -1).all():
+            raise ConfigError(f"cutoff {cutoff} leaves no training or no test match")
+        return fold
+    raise ConfigError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
+
+
 def grouped_cv_predictions(
     df: pd.DataFrame,
     model_names: Sequence[str] = DEFAULT_MODELS,
     n_splits: int = 5,
     seed: int = 0,
+    split: str = "match",
+    cutoff: str | None = None,
 ) -> pd.DataFrame:
-    """Out-of-fold predictions of each model, folds split by match.
+    """Out-of-fold predictions of each model, folds split by match (never by row).
 
-    Each match goes to exactly one fold (:func:`match_folds`); for every fold, every model is
-    fitted on the other folds' rows and predicts the fold's rows. So each row is predicted
-    exactly once per model, by a model that never saw its match.
+    With ``split="match"`` each match goes to exactly one fold (:func:`match_folds`); for every
+    fold, every model is fitted on the other folds' rows and predicts the fold's rows. So each
+    row is predicted exactly once per model, by a model that never saw its match. Other splits
+    (:func:`split_folds`) hold out whole competitions, or every match from a date on.
 
     Args:
-        df: Snapshot rows with ``match_id``, ``clock``, ``competition_id`` and ``result``.
+        df: Snapshot rows with ``match_id``, ``clock``, ``competition_id`` and ``result``
+            (plus the prior columns of :func:`inplay.ratings.attach_priors` if the models
+            use them).
         model_names: Registry names (see :data:`inplay.models.MODELS`).
-        n_splits: Number of folds.
+        n_splits: Number of folds of the ``"match"`` split.
         seed: Seed of the fold assignment.
+        split: ``"match"``, ``"competition"`` or ``"time"``.
+        cutoff: First test date of the ``"time"`` split.
 
     Returns:
-        A long frame, one row per snapshot and model: ``match_id``, ``clock``,
-        ``competition_id``, ``result``, ``fold``, ``model``, ``p_home``, ``p_draw``, ``p_away``.
+        A long frame, one row per predicted snapshot and model: ``match_id``, ``clock``,
+        ``competition_id``, ``result``, ``fold``, ``model``, ``p_home``, ``p_draw``, ``p_away``,
+        ``game_state`` (:func:`game_state`), ``red_card`` (a red card shown so far).
 
     Raises:
         ConfigError: A required column is missing or a model name is unknown.
@@ -270,24 +374,39 @@ def grouped_cv_predictions(
     for name in model_names:
         make_model(name)  # fail early on unknown names
     data = df.reset_index(drop=True)
-    fold_of = match_folds(data["match_id"], n_splits=n_splits, seed=seed)
-    fold = data["match_id"].map(fold_of).to_numpy(dtype=int)
+    fold = split_folds(data, split, n_splits=n_splits, seed=seed, cutoff=cutoff)
     base = data[list(_REQUIRED)].copy()
     base["fold"] = fold
+    base["game_state"] = game_state(data).to_numpy() if "reg_home_goals" in data else "level"
+    base["red_card"] = _red_card(data)
+    tested = fold >= 0
+    folds = sorted(set(fold[tested].tolist()))
 
     parts: list[pd.DataFrame] = []
     for name in model_names:
         probs = np.full((len(data), 3), np.nan)
-        for k in range(n_splits):
+        for k in folds:
             test = fold == k
             model = make_model(name).fit(data.loc[~test])
             probs[test] = model.predict_proba(data.loc[test])
         part = base.copy()
         part["model"] = name
         part[list(PROB_COLUMNS)] = probs
-        parts.append(part)
+        parts.append(part[tested])
     out = pd.concat(parts, ignore_index=True)
-    return out[["match_id", "clock", "competition_id", "result", "fold", "model", *PROB_COLUMNS]]
+    return out[
+        [
+            "match_id",
+            "clock",
+            "competition_id",
+            "result",
+            "fold",
+            "model",
+            *PROB_COLUMNS,
+            "game_state",
+            "red_card",
+        ]
+    ]
 
 
 def _group_metrics(group: pd.DataFrame) -> pd.Series:
@@ -401,6 +520,212 @@ def metrics_by_bin(oof: pd.DataFrame, width: float = 15, baseline: str = BASELIN
     return _add_relative(table, ["bin"], baseline)
 
 
+def metrics_by_group(oof: pd.DataFrame, key: str, baseline: str = BASELINE) -> pd.DataFrame:
+    """Metrics of each model per value of an OOF column (e.g. ``game_state``).
+
+    Args:
+        oof: Output of :func:`grouped_cv_predictions`.
+        key: The column to group by.
+        baseline: Model to compare against, as in :func:`metrics_table`.
+
+    Returns:
+        One row per model and group value: ``model``, ``key``, the metrics, ``n_rows``,
+        ``n_matches`` and the relative columns.
+    """
+    order = list(pd.unique(oof["model"]))
+    rows = []
+    for name in order:
+        sub = oof[oof["model"] == name]
+        for value, group in sub.groupby(key, sort=True):
+            rows.append({"model": name, key: value, **_group_metrics(group).to_dict()})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table[["n_rows", "n_matches"]] = table[["n_rows", "n_matches"]].astype(int)
+    return _add_relative(table, [key], baseline)
+
+
+def metrics_by_state(oof: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Metrics per game state: ``level``, ``one-goal``, ``two+`` and ``red card`` (any shown).
+
+    The first three split every row by the current margin; ``red card`` is the subset of rows
+    after a red card (which are also in one of the three).
+
+    Args:
+        oof: Output of :func:`grouped_cv_predictions`.
+        baseline: Model to compare against.
+
+    Returns:
+        As :func:`metrics_by_group`, with the group in column ``state``.
+    """
+    margin = oof.assign(state=oof["game_state"])
+    red = oof[oof["red_card"].astype(bool)].assign(state="red card")
+    return metrics_by_group(pd.concat([margin, red], ignore_index=True), "state", baseline)
+
+
+def metrics_by_competition(oof: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Metrics per competition (``competition_id``); see :func:`metrics_by_group`."""
+    return metrics_by_group(oof, "competition_id", baseline)
+
+
+def ece(y: Any, p: Any, n_bins: int = 10) -> float:
+    """Expected calibration error, class-wise, with equal-width bins.
+
+    For each class k, the rows are binned by ``p_k`` into ``n_bins`` bins of [0, 1]; the class
+    error is the row-weighted mean over bins of ``|mean p_k - share of rows whose result is k|``.
+    The ECE is the mean of the three class errors (0 = perfectly calibrated).
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+        n_bins: Number of bins.
+
+    Returns:
+        The ECE in [0, 1].
+    """
+    return float(np.mean(list(class_ece(y, p, n_bins).values())))
+
+
+def class_ece(y: Any, p: Any, n_bins: int = 10) -> dict[str, float]:
+    """Calibration error of each class (see :func:`ece`), keyed ``H``, ``D``, ``A``."""
+    table = reliability_table(y, p, n_bins)
+    errors = {}
+    for label, part in table.groupby("outcome", sort=False):
+        w = part["n_rows"] / part["n_rows"].sum()
+        errors[str(label)] = float((w * (part["mean_p"] - part["observed"]).abs()).sum())
+    return errors
+
+
+def reliability_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
+    """Reliability diagram data: forecast against observed frequency, per class and bin.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+        n_bins: Number of equal-width bins of [0, 1].
+
+    Returns:
+        One row per class and non-empty bin: ``outcome`` (H/D/A), ``bin`` (0..n_bins-1),
+        ``mean_p``, ``observed``, ``n_rows``.
+    """
+    codes, probs = _check(y, p)
+    rows = []
+    for k, label in enumerate(CLASSES):
+        pk = probs[:, k]
+        idx = np.minimum((pk * n_bins).astype(int), n_bins - 1)
+        hit = (codes == k).astype(float)
+        n = np.bincount(idx, minlength=n_bins)
+        sum_p = np.bincount(idx, weights=pk, minlength=n_bins)
+        sum_o = np.bincount(idx, weights=hit, minlength=n_bins)
+        for b in np.flatnonzero(n):
+            rows.append(
+                {
+                    "outcome": label,
+                    "bin": int(b),
+                    "mean_p": sum_p[b] / n[b],
+                    "observed": sum_o[b] / n[b],
+                    "n_rows": int(n[b]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def calibration_table(oof: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
+    """ECE of each model over its out-of-fold rows (:func:`ece`).
+
+    Args:
+        oof: Output of :func:`grouped_cv_predictions`.
+        n_bins: Number of bins.
+
+    Returns:
+        ``model``, ``ece`` and the per-class errors ``ece_H``, ``ece_D``, ``ece_A``.
+    """
+    rows = []
+    for name in pd.unique(oof["model"]):
+        sub = oof[oof["model"] == name]
+        y, p = sub["result"].to_numpy(), sub[list(PROB_COLUMNS)].to_numpy()
+        per_class = class_ece(y, p, n_bins)
+        row = {"model": name, "ece": float(np.mean(list(per_class.values())))}
+        row.update({f"ece_{label}": per_class[label] for label in CLASSES})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reliability_figure(oof: pd.DataFrame, models: Sequence[str] | None = None, n_bins: int = 10):
+    """Plotly reliability diagrams: one panel per outcome, one line per model.
+
+    Args:
+        oof: Output of :func:`grouped_cv_predictions`.
+        models: Models to draw (default: all in ``oof``).
+        n_bins: Number of equal-width bins.
+
+    Returns:
+        A ``plotly.graph_objects.Figure``; marker size follows the rows in each bin, and the
+        legend names each model with its ECE.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    names = list(models) if models is not None else list(pd.unique(oof["model"]))
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["home win", "draw", "away win"])
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+    for i, name in enumerate(names):
+        sub = oof[oof["model"] == name]
+        y, p = sub["result"].to_numpy(), sub[list(PROB_COLUMNS)].to_numpy()
+        table = reliability_table(y, p, n_bins)
+        err = ece(y, p, n_bins)
+        for k, label in enumerate(CLASSES):
+            part = table[table["outcome"] == label]
+            fig.add_trace(
+                go.Scatter(
+                    x=part["mean_p"],
+                    y=part["observed"],
+                    mode="lines+markers",
+                    name=f"{name} (ECE {err:.3f})",
+                    legendgroup=name,
+                    showlegend=k == 0,
+                    line={"color": palette[i % len(palette)]},
+                    marker={"size": 4 + 10 * np.sqrt(part["n_rows"] / part["n_rows"].max())},
+                    hovertemplate="forecast %{x:.3f}<br>observed %{y:.3f}<extra>"
+                    + name
+                    + "</extra>",
+                ),
+                row=1,
+                col=k + 1,
+            )
+    for k in range(3):
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                line={"dash": "dot", "color": "#999"},
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=k + 1,
+        )
+        fig.update_xaxes(title_text="forecast probability", range=[0, 1], row=1, col=k + 1)
+    fig.update_yaxes(title_text="observed frequency", range=[0, 1], row=1, col=1)
+    fig.update_layout(
+        title="Reliability (out-of-fold, grouped by match)",
+        height=380,
+        margin={"b": 80},
+    )
+    fig.add_annotation(
+        text="Data: StatsBomb Open Data",
+        xref="paper",
+        yref="paper",
+        x=1.0,
+        y=-0.28,
+        showarrow=False,
+        font={"size": 10, "color": "#666"},
+        xanchor="right",
+    )
+    return fig
+
+
 def paired_comparison(
     oof: pd.DataFrame, baseline: str = BASELINE, metric: str = "log_loss"
 ) -> pd.DataFrame:
@@ -475,11 +800,14 @@ class EvaluationResult:
 
     Attributes:
         oof: Out-of-fold predictions (:func:`grouped_cv_predictions`).
-        overall: Overall metrics per model (:func:`metrics_table`).
+        overall: Overall metrics per model (:func:`metrics_table`) with the ``ece`` column.
         by_bin: Metrics per model and 15-minute bin (:func:`metrics_by_bin`).
         comparison: Log-loss difference from the baseline with match-level standard errors
             (:func:`paired_comparison`).
-        settings: ``n_splits``, ``seed``, models, matches, rows and competitions.
+        settings: ``n_splits``, ``seed``, split, models, matches, rows and competitions.
+        by_state: Metrics per model and game state (:func:`metrics_by_state`).
+        by_competition: Metrics per model and competition (:func:`metrics_by_competition`).
+        calibration: ECE per model (:func:`calibration_table`).
     """
 
     oof: pd.DataFrame
@@ -487,6 +815,9 @@ class EvaluationResult:
     by_bin: pd.DataFrame
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict[str, Any] = field(default_factory=dict)
+    by_state: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_competition: pd.DataFrame = field(default_factory=pd.DataFrame)
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def metrics_for(self, model: str) -> dict[str, float]:
         """Return the overall metrics of one model as a dict (e.g. for a model card)."""
@@ -503,9 +834,78 @@ class EvaluationResult:
                 "classes": list(CLASSES),
                 "overall": self.overall.to_dict(orient="records"),
                 "by_bin": self.by_bin.to_dict(orient="records"),
+                "by_state": self.by_state.to_dict(orient="records"),
+                "by_competition": self.by_competition.to_dict(orient="records"),
+                "calibration": self.calibration.to_dict(orient="records"),
                 "comparison": self.comparison.to_dict(orient="records"),
             }
         )
+
+
+def with_priors(df: pd.DataFrame, data_dir: Path | str | None = None) -> pd.DataFrame:
+    """Join the pre-match priors (:mod:`inplay.ratings`) onto a snapshot table if possible.
+
+    A table that already has ``elo_diff`` is returned as is. Otherwise the match lists of the
+    StatsBomb folder (``data_dir``, default ``INPLAY_DATA_DIR``) give teams, dates and Elo
+    ratings, and the odds folder (``INPLAY_ODDS_DIR`` or ``odds/`` beside it) closing odds.
+    When the folder is missing or lists none of the table's matches, the table comes back
+    unchanged (the models then run without a prior).
+
+    Args:
+        df: Snapshot rows with ``match_id``.
+        data_dir: StatsBomb open-data folder.
+
+    Returns:
+        The table, with the prior columns when they could be found.
+    """
+    from inplay import config
+    from inplay.data import StatsBombData
+    from inplay.ratings import attach_priors, match_priors
+
+    if "elo_diff" in df.columns:
+        return df
+    try:
+        data = StatsBombData(data_dir if data_dir is not None else config.statsbomb_dir())
+        priors = match_priors(data)
+    except (ConfigError, OSError, ValueError):
+        return df
+    if not set(pd.unique(df["match_id"])) & set(priors["match_id"]):
+        return df
+    return attach_priors(df, priors)
+
+
+def odds_comparison(
+    df: pd.DataFrame,
+    model_names: Sequence[str],
+    n_splits: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Grouped-CV metrics on the matches that have closing odds, with the baseline.
+
+    Every model (and the baseline) is fitted on the usual folds of *all* matches; only the
+    rows of matches with ``odds_home`` are scored.
+
+    Args:
+        df: Snapshot rows with the prior columns (:func:`with_priors`).
+        model_names: Models to compare.
+        n_splits: Match-grouped folds.
+        seed: Seed of the folds.
+
+    Returns:
+        :func:`metrics_table` plus ``ece`` on those matches; empty when no match has odds.
+    """
+    if "odds_home" not in df.columns or df["odds_home"].isna().all():
+        return pd.DataFrame()
+    names = list(dict.fromkeys([BASELINE, *model_names]))
+    oof = grouped_cv_predictions(df, names, n_splits=n_splits, seed=seed)
+    sub = oof[oof["match_id"].isin(set(df.loc[df["odds_home"].notna(), "match_id"]))]
+    return metrics_table(sub).merge(calibration_table(sub)[["model", "ece"]], on="model")
+
+
+def _matches_with_odds(data: pd.DataFrame) -> int:
+    if "odds_home" not in data.columns:
+        return 0
+    return int(data.loc[data["odds_home"].notna(), "match_id"].nunique())
 
 
 def evaluate(
@@ -514,35 +914,59 @@ def evaluate(
     n_splits: int = 5,
     seed: int = 0,
     bin_width: float = 15,
+    split: str = "match",
+    cutoff: str | None = None,
+    priors: bool = True,
 ) -> EvaluationResult:
-    """Grouped cross-validation of several models on a snapshot table.
+    """Cross-validation of several models on a snapshot table, split by match.
 
     Args:
         df: Snapshot rows, or a path to a parquet/CSV snapshot table.
-        model_names: Registry names of the models to compare.
+        model_names: Registry names of the models to compare (the baseline is added when
+            missing, so every model is compared with it on the same rows).
         n_splits: Number of match-grouped folds.
         seed: Seed of the fold assignment.
         bin_width: Width of the clock bins of :attr:`EvaluationResult.by_bin`.
+        split: ``"match"`` (grouped K-fold), ``"competition"`` (leave one out) or ``"time"``.
+        cutoff: First test date of the ``"time"`` split.
+        priors: Join the pre-match priors when the table lacks them (:func:`with_priors`).
 
     Returns:
         The :class:`EvaluationResult`.
     """
     data = read_snapshot_table(df)
-    oof = grouped_cv_predictions(data, model_names, n_splits=n_splits, seed=seed)
+    if priors:
+        data = with_priors(data)
+    names = list(model_names)
+    if BASELINE not in names:
+        names.insert(0, BASELINE)
+    oof = grouped_cv_predictions(
+        data, names, n_splits=n_splits, seed=seed, split=split, cutoff=cutoff
+    )
     settings = {
-        "n_splits": n_splits,
+        "n_splits": n_splits if split == "match" else int(oof["fold"].nunique()),
+        "split": split,
+        "cutoff": cutoff,
         "seed": seed,
-        "models": list(model_names),
+        "models": names,
         "baseline": BASELINE,
         "bin_width": bin_width,
         "n_matches": int(data["match_id"].nunique()),
+        "n_test_matches": int(oof["match_id"].nunique()),
         "n_rows": len(data),
         "competitions": sorted(int(c) for c in pd.unique(data["competition_id"])),
+        "priors": bool("elo_diff" in data.columns),
+        "matches_with_odds": _matches_with_odds(data),
     }
+    calibration = calibration_table(oof)
+    overall = metrics_table(oof).merge(calibration[["model", "ece"]], on="model", how="left")
     return EvaluationResult(
         oof=oof,
-        overall=metrics_table(oof),
+        overall=overall,
         by_bin=metrics_by_bin(oof, width=bin_width),
         comparison=paired_comparison(oof),
         settings=settings,
+        by_state=metrics_by_state(oof),
+        by_competition=metrics_by_competition(oof),
+        calibration=calibration,
     )

@@ -15,6 +15,18 @@ Models:
   match time ``t = clock / 90``, the goal difference and their interaction.
 * ``state_mnlogit``: a multinomial logit on the full state, with time interactions for the goal
   difference, red cards and xG, plus shots on target and possession.
+* ``goal_rate``: a Poisson GLM (statsmodels) for each side's goals in the remaining regulation
+  time given the state and the pre-match Elo prior, convolved with the current score into
+  H/D/A (:meth:`GoalRateModel.score_distribution` gives the final-score grid), recalibrated on
+  match-grouped out-of-fold predictions. ``goal_rate_odds`` also reads closing odds.
+* ``boosted``: sklearn ``HistGradientBoostingClassifier`` on the state, the prior and the
+  goal-rate log-odds, stacked and calibrated out of fold. ``boosted_odds`` also reads odds.
+
+Pre-match prior (models with ``uses_prior``): a row's ``elo_diff`` (see
+:mod:`inplay.ratings`) and, for the ``*_odds`` models, its decimal closing odds
+``odds_home/odds_draw/odds_away``. Live rows have neither; when they carry ``home_team`` and
+``away_team``, the ratings the model learned from its training matches are looked up; without
+them the prior is neutral.
 
 Persistence: :func:`save_model` writes ``<out_dir>/<name>/model.pkl`` and ``model_card.json``;
 :func:`load_model` reads it back.
@@ -37,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from inplay.config import ConfigError
+from inplay.ratings import ODDS_COLUMNS, EloRatings, demargin
 
 __all__ = [
     "CLASSES",
@@ -129,7 +142,11 @@ def prepare_snapshots(df: pd.DataFrame) -> pd.DataFrame:
     Returns:
         A frame with the same index and float columns ``period``, ``clock``, ``t``
         (``clock / 90`` in [0, 1]), ``gd`` (regulation goal difference), ``red_diff``,
-        ``xg_diff``, ``sot_diff``, ``shots_diff`` and ``poss_diff`` (home minus away, in [-1, 1]).
+        ``xg_diff``, ``sot_diff``, ``shots_diff`` and ``poss_diff`` (home minus away, in [-1, 1]);
+        per side ``hg``, ``ag``, ``h_red``, ``a_red``, ``h_xg``, ``a_xg``, ``h_sot``, ``a_sot``;
+        the prior: ``elo`` (``elo_diff / 400``, 0 when absent), ``has_elo``, ``has_odds``,
+        ``odds_logit`` (log of the de-margined home over away probability, 0 without odds)
+        and ``odds_draw`` (de-margined draw probability, 0 without odds).
 
     Raises:
         ConfigError: Neither ``clock`` nor ``current_minute`` is present, or no goal columns.
@@ -168,10 +185,65 @@ def prepare_snapshots(df: pd.DataFrame) -> pd.DataFrame:
                 0.0
             ),
             "poss_diff": ((hp - ap) / total).fillna(0.0),
+            "hg": home.fillna(0.0),
+            "ag": away.fillna(0.0),
+            "h_red": _column(df, "home_red_cards", 0.0).fillna(0.0),
+            "a_red": _column(df, "away_red_cards", 0.0).fillna(0.0),
+            "h_xg": _column(df, "home_xg", 0.0).fillna(0.0),
+            "a_xg": _column(df, "away_xg", 0.0).fillna(0.0),
+            "h_sot": _column(df, "home_shots_on_target", 0.0).fillna(0.0),
+            "a_sot": _column(df, "away_shots_on_target", 0.0).fillna(0.0),
         },
         index=df.index,
     )
+    # Pre-match prior (see inplay.ratings): Elo difference in units of 400 points, and the
+    # de-margined closing odds as log(p_home / p_away) where known.
+    elo = _column(df, "elo_diff", np.nan)
+    out["has_elo"] = elo.notna().astype(float)
+    out["elo"] = (elo / 400.0).clip(-3.0, 3.0).fillna(0.0)
+    if set(ODDS_COLUMNS) <= set(df.columns):
+        probs = demargin(df[list(ODDS_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy())
+    else:
+        probs = np.full((len(df), 3), np.nan)
+    has_odds = np.all(np.isfinite(probs), axis=1)
+    safe = np.where(has_odds[:, None], probs, 1.0 / 3.0)
+    out["has_odds"] = has_odds.astype(float)
+    out["odds_logit"] = np.log(safe[:, 0] / safe[:, 2])
+    out["odds_draw"] = np.where(has_odds, safe[:, 1], 0.0)
     return out
+
+
+def _match_results(df: pd.DataFrame) -> pd.DataFrame | None:
+    """One row per match with teams, date and regulation score, or ``None`` without teams."""
+    need = {"match_id", "home_team", "away_team", "match_date"}
+    if not need <= set(df.columns):
+        return None
+    reg = df[pd.to_numeric(df.get("period", 1), errors="coerce").fillna(1) <= 2]
+    goals = reg.groupby("match_id")[["reg_home_goals", "reg_away_goals"]].max()
+    first = reg.groupby("match_id")[["home_team", "away_team", "match_date"]].first()
+    out = first.join(goals).reset_index()
+    out = out.dropna(subset=["home_team", "away_team", "match_date"])
+    out = out.rename(columns={"reg_home_goals": "home_score", "reg_away_goals": "away_score"})
+    return out if len(out) else None
+
+
+def _train_ratings(df: pd.DataFrame) -> EloRatings | None:
+    """Elo ratings after every training match (date order), for live rows that name teams."""
+    matches = _match_results(df)
+    if matches is None:
+        return None
+    elo = EloRatings()
+    elo.run(matches)
+    return elo
+
+
+def _pre_match_elo(df: pd.DataFrame) -> pd.Series:
+    """Pre-match Elo difference of each row's match, from the earlier matches of ``df``."""
+    matches = _match_results(df)
+    if matches is None:
+        return pd.Series(np.nan, index=df.index)
+    rated = EloRatings().run(matches).set_index("match_id")["elo_diff"]
+    return df["match_id"].map(rated).astype(float)
 
 
 def _softmax_rows(eta: np.ndarray) -> np.ndarray:
@@ -204,6 +276,8 @@ class OutcomeModel:
 
     name: ClassVar[str] = "base"
     features: ClassVar[list[str]] = []
+    uses_prior: ClassVar[bool] = False
+    """Whether the model reads the pre-match prior (``elo_diff``, odds) of a row."""
 
     def __init__(self) -> None:
         self.version: str | None = None
@@ -211,6 +285,7 @@ class OutcomeModel:
         self.n_train_rows: int = 0
         self.n_train_matches: int = 0
         self.fitted: bool = False
+        self.ratings_: EloRatings | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, version={self.version!r})"
@@ -229,8 +304,20 @@ class OutcomeModel:
         Raises:
             ConfigError: There is no ``result`` column or no regulation row to learn from.
         """
+        # One BLAS/OpenMP thread: on a small shared machine, more threads contend (measured on
+        # 2 cores under load: a Poisson GLM on 18k rows 3.1 s with 2 threads, 0.3 s with one).
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return self._fit_all(df)
+
+    def _fit_all(self, df: pd.DataFrame) -> OutcomeModel:
         if "result" not in df.columns:
             raise ConfigError("training snapshots need a 'result' column (H/D/A)")
+        if self.uses_prior:
+            self.ratings_ = _train_ratings(df)
+            if "elo_diff" not in df.columns and self.ratings_ is not None:
+                df = df.assign(elo_diff=_pre_match_elo(df))
         state = prepare_snapshots(df)
         mask = (state["period"] <= 2).to_numpy()
         if not mask.any():
@@ -238,6 +325,11 @@ class OutcomeModel:
         y = encode_result(df["result"].to_numpy()[mask])
         if "match_id" in df.columns:
             self.n_train_matches = int(df.loc[mask, "match_id"].nunique())
+            state["match_id"] = df["match_id"].to_numpy()
+            reg = state.loc[mask]
+            final = reg.groupby("match_id")[["hg", "ag"]].transform("max")
+            state.loc[mask, "final_hg"] = final["hg"].to_numpy()
+            state.loc[mask, "final_ag"] = final["ag"].to_numpy()
         else:
             self.n_train_matches = int(mask.sum())
         self._fit(state.loc[mask], y)
@@ -267,7 +359,7 @@ class OutcomeModel:
         out = np.empty((n, 3), dtype=float)
         if n == 0:
             return out
-        state = prepare_snapshots(df)
+        state = prepare_snapshots(self._with_prior(df))
         decided = (state["period"] >= 3).to_numpy()
         if decided.any():
             sign = np.sign(state["gd"].to_numpy()[decided]).astype(int)
@@ -288,6 +380,27 @@ class OutcomeModel:
             A frame indexed like ``df``.
         """
         return pd.DataFrame(self.predict_proba(df), index=df.index, columns=list(PROB_COLUMNS))
+
+    def _with_prior(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Fill ``elo_diff`` from the ratings learned at fit time where a row lacks it.
+
+        Live rows carry no prior; when they name the teams (``home_team``, ``away_team``), the
+        difference of the teams' ratings after the last training match is used. Rows with
+        neither stay without a prior (``elo`` 0, ``has_elo`` 0).
+        """
+        if not self.uses_prior or self.ratings_ is None:
+            return df
+        if not {"home_team", "away_team"} <= set(df.columns):
+            return df
+        known = self.ratings_.ratings
+        looked_up = [
+            self.ratings_.diff(h, a) if (h in known or a in known) else np.nan
+            for h, a in zip(df["home_team"], df["away_team"], strict=True)
+        ]
+        looked_up = pd.Series(looked_up, index=df.index, dtype=float)
+        if "elo_diff" in df.columns:
+            looked_up = pd.to_numeric(df["elo_diff"], errors="coerce").fillna(looked_up)
+        return df.assign(elo_diff=looked_up)
 
     # Subclass hooks -----------------------------------------------------------------------
 
@@ -543,10 +656,447 @@ class StateMNLogitModel(MNLogitModel):
         )
 
 
+# --------------------------------------------------------------------------------------------
+# Calibration, goal-rate model, gradient boosting
+# --------------------------------------------------------------------------------------------
+
+
+def _grouped_folds(match_ids: np.ndarray, n_splits: int, seed: int = 0) -> np.ndarray:
+    """Fold number of each row, all rows of a match in one fold."""
+    unique = np.unique(match_ids)
+    rng = np.random.default_rng(seed)
+    fold_of = dict(zip(unique, rng.permutation(len(unique)) % n_splits, strict=True))
+    return np.array([fold_of[m] for m in match_ids], dtype=int)
+
+
+class Calibrator:
+    """Multinomial recalibration of 3-class probabilities (vector scaling with time terms).
+
+    The calibrated log-odds of D and A against H are a linear function of the log-odds of the
+    input, the same multiplied by ``t``, and ``t`` (statsmodels ``MNLogit``, fitted on
+    out-of-fold predictions so it corrects the errors a model makes on matches it has not
+    seen).
+    """
+
+    def __init__(self) -> None:
+        self.params_: np.ndarray | None = None
+
+    @staticmethod
+    def _design(p: np.ndarray, t: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        cols = [np.ones(len(p))]
+        for probs in (p,) if base is None else (p, base):
+            logp = np.log(np.clip(probs, EPS, 1.0))
+            d = logp[:, 1] - logp[:, 0]
+            a = logp[:, 2] - logp[:, 0]
+            cols += [d, a, d * t, a * t]
+        return np.column_stack([*cols, t])
+
+    def fit(
+        self, p: np.ndarray, t: np.ndarray, y: np.ndarray, base: np.ndarray | None = None
+    ) -> Calibrator:
+        """Fit on probabilities ``p`` (n, 3), times ``t`` in [0, 1] and result codes ``y``.
+
+        ``base``: optional second set of probabilities of the same rows (another model) whose
+        log-odds join the design, which makes the calibrator a stacker of the two.
+        """
+        from statsmodels.discrete.discrete_model import MNLogit
+
+        x = self._design(p, t, base)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = MNLogit(y, x).fit(method="newton", maxiter=100, disp=False)
+        params = np.asarray(res.params, dtype=float).reshape(x.shape[1], 2)
+        if not np.all(np.isfinite(params)):
+            params = np.zeros_like(params)
+            params[1, 0] = params[2, 1] = 1.0  # identity
+        self.params_ = params
+        return self
+
+    def transform(self, p: np.ndarray, t: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """Return the calibrated probabilities (pass ``base`` if it was fitted with one)."""
+        assert self.params_ is not None
+        eta = self._design(p, t, base) @ self.params_
+        return _softmax_rows(np.column_stack([np.zeros(len(eta)), eta]))
+
+
+# Stoppage time still to come at a minute snapshot: the state at m <= 45 holds the first half
+# up to m:00, so first-half stoppage (about 2 min) and the second half's (about 4) remain.
+STOPPAGE_FIRST_HALF = 2.0
+STOPPAGE_SECOND_HALF = 4.0
+MAX_EXTRA_GOALS = 10
+
+
+def remaining_minutes(clock: Any) -> np.ndarray:
+    """Expected regulation minutes still to play at a minute snapshot, stoppage included."""
+    c = np.clip(np.asarray(clock, dtype=float), 0.0, 90.0)
+    return 90.0 - c + STOPPAGE_SECOND_HALF + np.where(c <= 45.0, STOPPAGE_FIRST_HALF, 0.0)
+
+
+def _poisson_pmf(lam: np.ndarray, n_max: int) -> np.ndarray:
+    """``(n, n_max + 1)`` Poisson probabilities of 0..n_max (the last one takes the tail)."""
+    from scipy.stats import poisson
+
+    k = np.arange(n_max + 1)
+    pmf = poisson.pmf(k[None, :], lam[:, None])
+    pmf[:, -1] += np.clip(1.0 - pmf.sum(axis=1), 0.0, None)
+    return pmf
+
+
+class GoalRateModel(OutcomeModel):
+    """Poisson GLM for each side's goals in the remaining regulation time.
+
+    One GLM (statsmodels, log link) is fitted on stacked rows, one per side and snapshot: the
+    response is the goals the side still scores in regulation, the exposure the remaining
+    minutes (:func:`remaining_minutes`), and the rate depends on the state seen from that side:
+    home or away, time, whether it leads or trails by one or by two+ (and how that changes with
+    time), red cards for and against, its and the opponent's xG and shots on target per minute
+    so far (shrunk towards zero early on), possession, and the pre-match prior (Elo difference,
+    or the closing-odds log-ratio where known) with a time interaction. The prior's weight on
+    the *result* fades by itself: it acts on a rate over a shrinking remaining time.
+
+    The two sides' remaining goals are taken as independent Poissons; added to the current
+    score they give the distribution of the final score (:meth:`score_distribution`), and
+    hence H/D/A. When ``calibrate`` is on, a :class:`Calibrator` fitted on match-grouped
+    out-of-fold predictions of the training rows corrects the result probabilities (the
+    independence assumption, for one, under-predicts draws).
+    """
+
+    name: ClassVar[str] = "goal_rate"
+    uses_prior: ClassVar[bool] = True
+    use_odds: ClassVar[bool] = False
+    calibrate: ClassVar[bool] = True
+    inner_splits: ClassVar[int] = 4
+    features: ClassVar[list[str]] = [
+        "is_home",
+        "t",
+        "t2",
+        "trail2",
+        "trail1",
+        "lead1",
+        "lead2",
+        "trail1_t",
+        "lead1_t",
+        "red_for",
+        "red_against",
+        "xg_rate_for",
+        "xg_rate_against",
+        "sot_rate_for",
+        "sot_rate_against",
+        "poss_for",
+        "prior",
+        "prior_t",
+        "odds_prior",
+        "odds_prior_t",
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params_: np.ndarray | None = None
+        self.calibrator_: Calibrator | None = None
+        self.dispersion_: float | None = None
+
+    def _side_design(self, state: pd.DataFrame, home: bool) -> pd.DataFrame:
+        sign = 1.0 if home else -1.0
+        own, opp = ("h", "a") if home else ("a", "h")
+        t = state["t"].to_numpy()
+        clock = state["clock"].to_numpy()
+        gd = sign * state["gd"].to_numpy()
+        shrink = clock + 10.0
+        has_odds = state["has_odds"].to_numpy() if self.use_odds else np.zeros(len(state))
+        elo = sign * state["elo"].to_numpy() * (1.0 - has_odds)
+        odds = sign * state["odds_logit"].to_numpy() * has_odds
+        poss = sign * state["poss_diff"].to_numpy() * clock / (clock + 5.0)
+        return pd.DataFrame(
+            {
+                "is_home": np.full(len(state), 1.0 if home else 0.0),
+                "t": t,
+                "t2": t * t,
+                "trail2": (gd <= -2).astype(float),
+                "trail1": (gd == -1).astype(float),
+                "lead1": (gd == 1).astype(float),
+                "lead2": (gd >= 2).astype(float),
+                "trail1_t": (gd == -1) * t,
+                "lead1_t": (gd == 1) * t,
+                "red_for": np.clip(state[f"{own}_red"].to_numpy(), 0, 2),
+                "red_against": np.clip(state[f"{opp}_red"].to_numpy(), 0, 2),
+                "xg_rate_for": state[f"{own}_xg"].to_numpy() / shrink * 10.0,
+                "xg_rate_against": state[f"{opp}_xg"].to_numpy() / shrink * 10.0,
+                "sot_rate_for": state[f"{own}_sot"].to_numpy() / shrink,
+                "sot_rate_against": state[f"{opp}_sot"].to_numpy() / shrink,
+                "poss_for": poss,
+                "prior": elo,
+                "prior_t": elo * t,
+                "odds_prior": odds,
+                "odds_prior_t": odds * t,
+            },
+            index=state.index,
+        )[self.features]
+
+    def _rates(self, state: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        assert self.params_ is not None
+        exposure = remaining_minutes(state["clock"].to_numpy())
+        out = []
+        for home in (True, False):
+            x = self._side_design(state, home).to_numpy(dtype=float)
+            eta = self.params_[0] + x @ self.params_[1:]
+            out.append(np.exp(np.clip(eta, -20.0, 5.0)) * exposure)
+        return out[0], out[1]
+
+    def _fit_glm(self, state: pd.DataFrame) -> np.ndarray:
+        from statsmodels.genmod import families
+        from statsmodels.genmod.generalized_linear_model import GLM
+
+        rows, ys = [], []
+        for home, col, final in ((True, "hg", "final_hg"), (False, "ag", "final_ag")):
+            rows.append(self._side_design(state, home).to_numpy(dtype=float))
+            ys.append((state[final] - state[col]).clip(lower=0).to_numpy(dtype=float))
+        x = np.column_stack([np.ones(2 * len(state)), np.vstack(rows)])
+        y = np.concatenate(ys)
+        exposure = np.tile(remaining_minutes(state["clock"].to_numpy()), 2)
+        # Columns that never vary (e.g. no odds in the training rows) are left at zero.
+        keep = np.r_[True, x[:, 1:].std(axis=0) > 1e-12]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = GLM(y, x[:, keep], family=families.Poisson(), exposure=exposure).fit(maxiter=100)
+        params = np.zeros(x.shape[1])
+        params[keep] = np.asarray(res.params, dtype=float)
+        self.dispersion_ = float(res.pearson_chi2 / max(res.df_resid, 1))
+        return params
+
+    def _raw_predict(self, state: pd.DataFrame) -> np.ndarray:
+        lam_h, lam_a = self._rates(state)
+        ph = _poisson_pmf(lam_h, MAX_EXTRA_GOALS)
+        pa = _poisson_pmf(lam_a, MAX_EXTRA_GOALS)
+        # P(extra_home - extra_away = d) for d in -G..G, then shift by the current difference.
+        n, g = len(state), MAX_EXTRA_GOALS
+        diff = np.zeros((n, 2 * g + 1))
+        for j in range(g + 1):
+            diff[:, g - j : 2 * g + 1 - j] += ph * pa[:, [j]]
+        d = np.arange(-g, g + 1)[None, :] + state["gd"].to_numpy()[:, None]
+        return np.column_stack(
+            [
+                (diff * (d > 0)).sum(axis=1),
+                (diff * (d == 0)).sum(axis=1),
+                (diff * (d < 0)).sum(axis=1),
+            ]
+        )
+
+    def _fit(self, state: pd.DataFrame, y: np.ndarray) -> None:
+        if "final_hg" not in state.columns:
+            raise ConfigError(f"model {self.name!r} needs 'match_id' in the training rows")
+        self.calibrator_ = None
+        if self.calibrate and state["match_id"].nunique() >= 2 * self.inner_splits:
+            folds = _grouped_folds(state["match_id"].to_numpy(), self.inner_splits)
+            oof = np.zeros((len(state), 3))
+            for k in range(self.inner_splits):
+                test = folds == k
+                self.params_ = self._fit_glm(state.loc[~test])
+                oof[test] = self._raw_predict(state.loc[test])
+            self.calibrator_ = Calibrator().fit(oof, state["t"].to_numpy(), y)
+        self.params_ = self._fit_glm(state)
+
+    def _predict(self, state: pd.DataFrame) -> np.ndarray:
+        p = _clip_normalise(self._raw_predict(state))
+        if self.calibrator_ is not None:
+            p = self.calibrator_.transform(p, state["t"].to_numpy())
+        return p
+
+    def score_distribution(self, df: pd.DataFrame, max_goals: int = 10) -> np.ndarray:
+        """Probability of each final regulation score, from the current state.
+
+        Uses the fitted rates only (no calibration). Rows in extra time get their regulation
+        score with probability 1.
+
+        Args:
+            df: Snapshot rows.
+            max_goals: Largest final goal count per side in the grid (the last cell of each
+                side takes the tail).
+
+        Returns:
+            An ``(n, max_goals + 1, max_goals + 1)`` array: ``[i, h, a]`` is the probability that
+            row ``i`` ends ``h``-``a`` after regulation time.
+        """
+        if not self.fitted:
+            raise ConfigError(f"model {self.name!r} is not fitted; call fit() or load_model()")
+        state = prepare_snapshots(self._with_prior(df))
+        lam_h, lam_a = self._rates(state)
+        decided = (state["period"] >= 3).to_numpy()
+        lam_h[decided] = 0.0
+        lam_a[decided] = 0.0
+        out = np.zeros((len(state), max_goals + 1, max_goals + 1))
+        hg = state["hg"].to_numpy().astype(int)
+        ag = state["ag"].to_numpy().astype(int)
+        for i in range(len(state)):
+            ph = _poisson_pmf(lam_h[[i]], max(max_goals - hg[i], 0))[0]
+            pa = _poisson_pmf(lam_a[[i]], max(max_goals - ag[i], 0))[0]
+            h0, a0 = min(hg[i], max_goals), min(ag[i], max_goals)
+            out[i, h0 : h0 + len(ph), a0 : a0 + len(pa)] = np.outer(ph, pa)[
+                : max_goals + 1 - h0, : max_goals + 1 - a0
+            ]
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Return the GLM coefficients (log rate per minute) and the dispersion."""
+        if self.params_ is None:
+            return {}
+        return {
+            "coefficients": dict(
+                zip(["const", *self.features], map(float, self.params_), strict=True)
+            ),
+            "pearson_dispersion": self.dispersion_,
+            "calibrated": self.calibrator_ is not None,
+        }
+
+
+class GoalRateOddsModel(GoalRateModel):
+    """:class:`GoalRateModel` that also uses de-margined closing odds where a row has them."""
+
+    name: ClassVar[str] = "goal_rate_odds"
+    use_odds: ClassVar[bool] = True
+
+
+class BoostedModel(OutcomeModel):
+    """Gradient boosting (sklearn ``HistGradientBoostingClassifier``), calibrated out of fold.
+
+    Features: the state (time, goals, goal difference and ``gd / sqrt(time left)``, red cards,
+    xG, shots on target, shots, possession), the pre-match prior and, as a strong summary of
+    the score and the time left, the log-odds of an uncalibrated :class:`GoalRateModel` fitted
+    on the same rows. Trees are shallow with large leaves, since the 91 rows of a match share
+    one result. A :class:`Calibrator` fitted on match-grouped out-of-fold predictions of the
+    training rows maps the boosted probabilities to calibrated ones; it also takes the goal-rate
+    model's out-of-fold log-odds (a stacker), because trees reach the near-certain probabilities
+    of the last minutes only slowly.
+    """
+
+    name: ClassVar[str] = "boosted"
+    uses_prior: ClassVar[bool] = True
+    use_odds: ClassVar[bool] = False
+    inner_splits: ClassVar[int] = 3
+    params: ClassVar[dict[str, Any]] = {
+        "learning_rate": 0.05,
+        "max_iter": 150,
+        "max_leaf_nodes": 15,
+        "min_samples_leaf": 400,
+        "l2_regularization": 1.0,
+        "early_stopping": False,
+    }
+    features: ClassVar[list[str]] = [
+        "t",
+        "gd",
+        "gd_sqrt_left",
+        "hg",
+        "ag",
+        "red_diff",
+        "xg_diff",
+        "h_xg",
+        "a_xg",
+        "sot_diff",
+        "shots_diff",
+        "poss_diff",
+        "elo",
+        "odds_logit",
+        "odds_draw",
+        "rate_d",
+        "rate_a",
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rate_model_: GoalRateModel | None = None
+        self.booster_: Any = None
+        self.calibrator_: Calibrator | None = None
+
+    def _rate_model(self) -> GoalRateModel:
+        model = GoalRateOddsModel() if self.use_odds else GoalRateModel()
+        model.calibrate = False  # type: ignore[misc]  # instance override of the class default
+        return model
+
+    @property
+    def design_columns(self) -> list[str]:
+        """The booster's input columns (the odds ones only when the model uses odds)."""
+        if self.use_odds:
+            return list(self.features)
+        return [f for f in self.features if f not in ("odds_logit", "odds_draw")]
+
+    def _design(self, state: pd.DataFrame, rate_model: GoalRateModel) -> np.ndarray:
+        left = (1.0 - state["t"]).clip(lower=0.0) + 0.02
+        p = _clip_normalise(rate_model._raw_predict(state))
+        # Missing priors are 0 (``elo``, ``odds_logit``, ``odds_draw``; see prepare_snapshots).
+        frame = state.assign(
+            gd_sqrt_left=state["gd"] / np.sqrt(left),
+            poss_diff=state["poss_diff"] * state["clock"] / (state["clock"] + 5.0),
+            rate_d=np.log(p[:, 1] / p[:, 0]),
+            rate_a=np.log(p[:, 2] / p[:, 0]),
+        )
+        return frame[self.design_columns].to_numpy(dtype=float)
+
+    def _fit_once(self, state: pd.DataFrame, y: np.ndarray) -> tuple[GoalRateModel, Any]:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        rate = self._rate_model()
+        rate._fit(state, y)
+        booster = HistGradientBoostingClassifier(random_state=0, **self.params)
+        booster.fit(self._design(state, rate), y)
+        return rate, booster
+
+    def _fit(self, state: pd.DataFrame, y: np.ndarray) -> None:
+        if "final_hg" not in state.columns:
+            raise ConfigError(f"model {self.name!r} needs 'match_id' in the training rows")
+        if len(np.unique(y)) < 3:
+            raise ConfigError(f"model {self.name!r} needs all three results in the training rows")
+        self.calibrator_ = None
+        if state["match_id"].nunique() >= 2 * self.inner_splits:
+            folds = _grouped_folds(state["match_id"].to_numpy(), self.inner_splits)
+            oof = np.zeros((len(state), 3))
+            oof_rate = np.zeros((len(state), 3))
+            for k in range(self.inner_splits):
+                test = folds == k
+                if len(np.unique(y[~test])) < 3:
+                    break
+                rate, booster = self._fit_once(state.loc[~test], y[~test])
+                oof[test] = booster.predict_proba(self._design(state.loc[test], rate))
+                oof_rate[test] = rate._raw_predict(state.loc[test])
+            else:
+                self.calibrator_ = Calibrator().fit(
+                    _clip_normalise(oof), state["t"].to_numpy(), y, base=_clip_normalise(oof_rate)
+                )
+        self.rate_model_, self.booster_ = self._fit_once(state, y)
+
+    def _predict(self, state: pd.DataFrame) -> np.ndarray:
+        assert self.rate_model_ is not None and self.booster_ is not None
+        p = _clip_normalise(self.booster_.predict_proba(self._design(state, self.rate_model_)))
+        if self.calibrator_ is not None:
+            base = _clip_normalise(self.rate_model_._raw_predict(state))
+            p = self.calibrator_.transform(p, state["t"].to_numpy(), base=base)
+        return p
+
+    def summary(self) -> dict[str, Any]:
+        """Return the boosting settings and whether the model is calibrated."""
+        if self.booster_ is None:
+            return {}
+        return {
+            "boosting": dict(self.params),
+            "n_iter": int(self.booster_.n_iter_),
+            "calibrated": self.calibrator_ is not None,
+            "features": list(self.features),
+        }
+
+
+class BoostedOddsModel(BoostedModel):
+    """:class:`BoostedModel` that also uses de-margined closing odds where a row has them."""
+
+    name: ClassVar[str] = "boosted_odds"
+    use_odds: ClassVar[bool] = True
+
+
 MODELS: dict[str, type[OutcomeModel]] = {
     ClimatologyModel.name: ClimatologyModel,
     ScoreboardModel.name: ScoreboardModel,
     StateMNLogitModel.name: StateMNLogitModel,
+    GoalRateModel.name: GoalRateModel,
+    GoalRateOddsModel.name: GoalRateOddsModel,
+    BoostedModel.name: BoostedModel,
+    BoostedOddsModel.name: BoostedOddsModel,
 }
 """Registry of model names to classes."""
 

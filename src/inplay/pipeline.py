@@ -125,7 +125,7 @@ def build_dataset(
 
 
 def fit_models(
-    names: Iterable[str] = ("climatology", "scoreboard", "state_mnlogit"),
+    names: Iterable[str] = ("climatology", "scoreboard", "state_mnlogit", "goal_rate"),
     snapshots_dir: Path | None = None,
     models_dir: Path | None = None,
     n_splits: int = 5,
@@ -133,19 +133,22 @@ def fit_models(
 ):
     """Evaluate ``names`` by grouped cross-validation, fit each on all data and save it.
 
-    The model with the lowest cross-validated log loss is recorded as the selected model
-    (``models/selected.json``), which ``inplay score`` uses by default.
+    The snapshots get their pre-match priors (team names, dates, Elo, closing odds) from the
+    StatsBomb match lists when ``INPLAY_DATA_DIR`` lists their matches
+    (:func:`inplay.evaluate.with_priors`). The model with the lowest cross-validated log loss
+    among those that do not need closing odds (the live scorer has none) is recorded as the
+    selected model (``models/selected.json``), which ``inplay score`` uses by default.
 
     Returns:
         (the evaluation result, the selected model name)
     """
     from inplay.dataset import INFO_FILE, load_snapshots
-    from inplay.evaluate import evaluate
-    from inplay.models import make_model, save_model
+    from inplay.evaluate import BASELINE, evaluate, with_priors
+    from inplay.models import MODELS, make_model, save_model
 
     names = list(names)
-    snapshots = load_snapshots("minute", snapshots_dir)
-    result = evaluate(snapshots, names, n_splits=n_splits, seed=seed)
+    snapshots = with_priors(load_snapshots("minute", snapshots_dir))
+    result = evaluate(snapshots, names, n_splits=n_splits, seed=seed, priors=False)
     overall = result.overall.set_index("model")
     info_path = Path(snapshots_dir or config.PROCESSED_DIR) / INFO_FILE
     data_info = json.loads(info_path.read_text()) if info_path.is_file() else {}
@@ -153,9 +156,11 @@ def fit_models(
         rows=int(len(snapshots)),
         matches_used=int(snapshots["match_id"].nunique()),
         snapshots=str(Path(snapshots_dir or config.PROCESSED_DIR) / "snapshots_minute.parquet"),
+        priors=bool("elo_diff" in snapshots.columns),
     )
     models_dir = Path(models_dir or config.MODELS_DIR)
-    for name in names:
+    fitted = names if BASELINE in names else [BASELINE, *names]
+    for name in fitted:
         model = make_model(name).fit(snapshots)
         metrics = {
             "cv": {k: float(v) for k, v in overall.loc[name].items() if isinstance(v, int | float)},
@@ -163,7 +168,8 @@ def fit_models(
             "split": "grouped by match",
         }
         save_model(model, models_dir, data_info=data_info, metrics=metrics)
-    selected = str(overall["log_loss"].idxmin())
+    live = [n for n in overall.index if not getattr(MODELS[n], "use_odds", False)]
+    selected = str(overall.loc[live, "log_loss"].idxmin())
     models_dir.mkdir(parents=True, exist_ok=True)
     (models_dir / SELECTED_FILE).write_text(
         json.dumps({"model": selected, "log_loss": float(overall.loc[selected, "log_loss"])})

@@ -219,7 +219,13 @@ class Scorer:
             pending.append((state.features(), event, key))
         if not pending:
             return out
-        frame = pd.DataFrame([features for features, _, _ in pending])
+        # Team names let a model use the pre-match strength it learned for each team.
+        frame = pd.DataFrame(
+            [
+                {**features, "home_team": event["home_team"], "away_team": event["away_team"]}
+                for features, event, _ in pending
+            ]
+        )
         probs = np.asarray(self.model.predict_proba(frame), dtype=float)
         now = time.time()
         for (features, event, key), (p_home, p_draw, p_away) in zip(pending, probs, strict=True):
