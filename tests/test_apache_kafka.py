@@ -164,19 +164,21 @@ def test_console_consumer_reads_replay_and_predictions(apache_bootstrap, fresh_t
         progress=False,
     )
     n_events = sum(len(events[m]) for m in events)
-    assert stats.events == n_events
+    assert stats.events == n_events and stats.markers == len(events)
+    n_messages = stats.messages  # the events plus one end-of-match marker per match
     scored = Scorer(
         model, bootstrap=apache_bootstrap, group_id=f"g-{uuid.uuid4().hex[:8]}", **topics
     ).run(idle_timeout=8, progress=False)
-    assert scored.consumed == n_events and scored.quarantined == 0
+    assert scored.consumed == n_messages and scored.quarantined == 0
+    assert scored.ended == len(events)
 
-    # Events: every one, each match in one partition in match-clock order.
-    lines = console_consume(apache_bootstrap, topics["events_topic"], n_events)
-    assert len(lines) == n_events
+    # Events: every one, each match in one partition in match-clock order, then its end marker.
+    lines = console_consume(apache_bootstrap, topics["events_topic"], n_messages)
+    assert len(lines) == n_messages
     got = by_match(lines, "index")
     for match in data.matches():
         clock_order = [e["index"] for e in sort_events(data.events(match.match_id))]
-        assert got[match.match_id] == clock_order
+        assert got[match.match_id] == clock_order + [max(clock_order) + 1]
 
     # Results: one per scored event, in the order the match's events happened.
     lines = console_consume(apache_bootstrap, topics["results_topic"], scored.scored)
@@ -195,7 +197,7 @@ def test_console_consumer_reads_replay_and_predictions(apache_bootstrap, fresh_t
 
     # On Apache Kafka, end offsets count records (the embedded broker counts batches).
     ends = kafka_io.end_offsets(topics["events_topic"], apache_bootstrap)
-    assert sum(ends.values()) == n_events
+    assert sum(ends.values()) == n_messages
 
 
 # ---------------------------------------------------------------------------------------------

@@ -92,20 +92,31 @@ def decoded(records) -> list[dict]:
 POISON = [
     (b"101", b"this is not json"),
     (b"101", b"[1, 2, 3]"),
-    (b"101", b'{"match_id": 101, "index": 999}'),  # no teams
+    (b"999", b'{"match_id": 999, "index": 1}'),  # no teams and never seen: unknown match
     (b"101", b'{"match_id": "101", "home_team": "Home FC", "away_team": "Away FC"}'),
     (
-        b"101",
+        b"998",
         orjson.dumps(
             {
-                **make_event(998, "Shot", "Nobody FC", minute=5),
-                "match_id": 101,
+                **make_event(1, "Shot", "Nobody FC", minute=5),
+                "match_id": 998,
                 "home_team": "Home FC",
                 "away_team": "Away FC",
             }
         ),
     ),
     (b"101", b'{"match_id": 101, "home_team": "Home FC", "away_team": "Away FC", "xg": NaN}'),
+    (  # a well-formed event, but match 101 already ended (the replay sent its end marker)
+        b"101",
+        orjson.dumps(
+            {
+                **make_event(500, "Pass", "Home FC", period=2, minute=93),
+                "match_id": 101,
+                "home_team": "Home FC",
+                "away_team": "Away FC",
+            }
+        ),
+    ),
 ]
 
 
@@ -125,14 +136,18 @@ def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_
     )
     result = scorer.run(idle_timeout=8, progress=False)
 
-    # Counts reconcile: every message is scored, ignored (shoot-out) or quarantined.
-    assert result.consumed == n_events + len(POISON)
+    # Counts reconcile: every message is scored, ignored (shoot-out), an end-of-match marker
+    # or quarantined.
+    assert stats.markers == 2
+    assert result.consumed == n_events + stats.markers + len(POISON)
     assert result.quarantined == len(POISON)
     assert result.ignored == 2  # one shoot-out kick per match
+    assert result.ended == 2
     assert result.scored == n_events - 2
-    assert (
-        result.consumed == result.scored + result.ignored + result.quarantined + result.duplicates
+    assert result.consumed == (
+        result.scored + result.ignored + result.quarantined + result.duplicates + result.ended
     )
+    assert scorer.states == {}  # both matches ended: their state was evicted
 
     # Quarantined messages carry a reason and the original bytes.
     monitoring = decoded(kafka_io.read_topic(topics["monitoring_topic"], kafka_bootstrap))
@@ -141,7 +156,14 @@ def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_
         v for _, v in POISON
     )
     reasons = " | ".join(m["reason"] for m in quarantined)
-    for expected in ("not JSON", "not a JSON object", "home_team", "match_id", "Nobody FC"):
+    for expected in (
+        "not JSON",
+        "not a JSON object",
+        "unknown match 999",
+        "match_id",
+        "Nobody FC",
+        "match 101 already ended",
+    ):
         assert expected in reasons
     assert any(m["kind"] == "stats" and m["quarantined"] == len(POISON) for m in monitoring)
 

@@ -95,7 +95,8 @@ def test_features_and_models(executed):
 
 
 def test_live_scoring_scored_the_replay(executed):
-    replayed = executed["summaries"]["01_replay_events"]["events"]
+    # Every message the replay sent: the events plus one end-of-match marker per match.
+    replayed = executed["summaries"]["01_replay_events"]["messages"]
     replayed_ids = executed["summaries"]["01_replay_events"]["match_ids"]
     live = executed["summaries"]["04_live_scoring"]
     # Exactly this run's replay, plus what earlier runs left in the topic (none on a fresh
@@ -103,10 +104,15 @@ def test_live_scoring_scored_the_replay(executed):
     earlier_events = executed["before"][config.TOPIC_EVENTS]
     assert live["consumed"] == replayed + len(earlier_events)
     assert live["quarantined"] == 0
-    assert live["scored"] + live["ignored"] + live["duplicates"] == live["consumed"]
+    assert live["ended"] >= len(replayed_ids)  # one end-of-match marker per replayed match
+    assert (
+        live["scored"] + live["ignored"] + live["duplicates"] + live["ended"] + live["quarantined"]
+        == live["consumed"]
+    )
     # matches_scored counts the match ids in the results topic.
     earlier_ids = set(earlier_events) | set(executed["before"][config.TOPIC_RESULTS])
     assert live["matches_scored"] == len(earlier_ids | set(replayed_ids))
     if not earlier_ids:
         assert live["matches_scored"] == 2
+        assert live["ended"] == len(replayed_ids)
     assert live["latency_ms"]["p50"] is not None

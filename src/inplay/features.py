@@ -31,6 +31,7 @@ from inplay.config import PREDICTION_REQUEST_FIELDS
 
 __all__ = [
     "EventError",
+    "MATCH_END",
     "MatchState",
     "FEATURE_COLUMNS",
     "REGULATION_SECONDS",
@@ -49,6 +50,10 @@ REGULATION_SECONDS = 2 * PERIOD_SECONDS
 # Where each period starts on a continuous match clock (seconds).
 _PERIOD_OFFSET = {1: 0, 2: PERIOD_SECONDS, 3: REGULATION_SECONDS, 4: REGULATION_SECONDS + 15 * 60}
 SHOOTOUT_PERIOD = 5
+
+# The replay appends one synthetic event of this type after a match's last event (see
+# inplay.replay.match_end_event): the match is over, later events for it are errors.
+MATCH_END = "match end"
 
 ON_TARGET_OUTCOMES = frozenset({"goal", "saved", "saved to post"})
 RED_CARDS = frozenset({"red card", "second yellow"})
@@ -162,6 +167,7 @@ class MatchState:
     duplicates: int = 0
     late_events: int = 0
     ignored_events: int = 0
+    ended: bool = False
     _home: _Side = field(default_factory=_Side, repr=False)
     _away: _Side = field(default_factory=_Side, repr=False)
     _seen: set[int] = field(default_factory=set, repr=False)
@@ -182,8 +188,8 @@ class MatchState:
 
         Returns:
             ``"applied"``, ``"late"`` (applied, but before the latest clock seen),
-            ``"duplicate"`` (index seen before: nothing changed) or ``"ignored"``
-            (penalty shoot-out, period 5).
+            ``"duplicate"`` (index seen before: nothing changed), ``"ignored"``
+            (penalty shoot-out, period 5) or ``"ended"`` (the replay's end-of-match marker).
 
         Raises:
             EventError: the event lacks a field this class needs or names an unknown team.
@@ -230,11 +236,16 @@ class MatchState:
             ):
                 raise EventError(f"possession_team {possession_team!r} is not in this match")
 
-        # Validated: from here on nothing raises.
         if index in self._seen:
             self.duplicates += 1
             return "duplicate"
+        if self.ended:
+            raise EventError(f"match {self.match_id} already ended (event index {index})")
+        # Validated: from here on nothing raises.
         self._seen.add(index)
+        if type_name == MATCH_END:
+            self.ended = True
+            return "ended"
         if period == SHOOTOUT_PERIOD:
             self.ignored_events += 1
             return "ignored"

@@ -22,7 +22,15 @@ from inplay import config
 from inplay.data import Match, StatsBombData
 from inplay.features import parse_timestamp, sort_events
 
-__all__ = ["ReplayStats", "match_timeline", "matchday", "matchday_frame", "encode_event", "replay"]
+__all__ = [
+    "ReplayStats",
+    "match_timeline",
+    "match_end_event",
+    "matchday",
+    "matchday_frame",
+    "encode_event",
+    "replay",
+]
 
 
 @dataclass
@@ -33,6 +41,12 @@ class ReplayStats:
     matches: int
     seconds: float
     topic: str
+    markers: int = 0
+
+    @property
+    def messages(self) -> int:
+        """Everything sent: the events plus one end-of-match marker per finished match."""
+        return self.events + self.markers
 
     @property
     def events_per_second(self) -> float:
@@ -70,17 +84,45 @@ def match_timeline(events: Iterable[dict], break_seconds: float = 0.0) -> list[t
     return out
 
 
+def match_end_event(match: Match, last: dict) -> dict:
+    """The synthetic event the replay sends after a match's last one: the match is over.
+
+    It is shaped like a StatsBomb event (so every reader of the topic can parse it) with
+    ``type.name == "Match End"``, the next ``index`` and ``inplay_synthetic: true``.
+    """
+    return {
+        "id": f"inplay-match-end-{match.match_id}",
+        "index": int(last["index"]) + 1,
+        "period": last["period"],
+        "timestamp": last["timestamp"],
+        "minute": last.get("minute", 0),
+        "second": last.get("second", 0),
+        "type": {"id": 0, "name": "Match End"},
+        "team": {"id": match.home_team_id, "name": match.home_team},
+        "inplay_synthetic": True,
+    }
+
+
 def matchday(
-    matches: list[tuple[Match, list[dict]]], stagger: float = 0.0, break_seconds: float = 0.0
+    matches: list[tuple[Match, list[dict]]],
+    stagger: float = 0.0,
+    break_seconds: float = 0.0,
+    end_markers: bool = False,
 ) -> Iterator[tuple[float, Match, dict]]:
-    """All matches' events merged on one clock: (seconds since the first kick-off, match, event)."""
-    streams = [
-        [
-            (n * stagger + t, n, i, match, event)
-            for i, (t, event) in enumerate(match_timeline(events, break_seconds))
-        ]
-        for n, (match, events) in enumerate(matches)
-    ]
+    """All matches' events merged on one clock: (seconds since the first kick-off, match, event).
+
+    With ``end_markers`` each match's stream ends with :func:`match_end_event`.
+    """
+    streams = []
+    for n, (match, events) in enumerate(matches):
+        timeline = match_timeline(events, break_seconds)
+        stream = [(n * stagger + t, n, i, match, event) for i, (t, event) in enumerate(timeline)]
+        if end_markers and timeline:
+            t_last, last = timeline[-1]
+            last_index = max(int(e["index"]) for _, e in timeline)
+            marker = match_end_event(match, {**last, "index": last_index})
+            stream.append((n * stagger + t_last, n, len(timeline), match, marker))
+        streams.append(stream)
     for t, _n, _i, match, event in heapq.merge(*streams, key=lambda x: (x[0], x[1], x[2])):
         yield t, match, event
 
@@ -123,6 +165,8 @@ def replay(
     topic: str = config.TOPIC_EVENTS,
     bootstrap: str | None = None,
     producer=None,
+    client: str | None = None,
+    end_markers: bool = True,
     progress: bool = True,
 ) -> ReplayStats:
     """Replay ``matches`` into ``topic``.
@@ -138,10 +182,13 @@ def replay(
         break_seconds: match-clock seconds between periods (half-time), scaled by ``speed``.
         topic: the topic to write to.
         bootstrap: Kafka bootstrap servers (default: the configured broker).
-        producer: an existing kafka-python producer to reuse (then not closed here).
+        producer: an existing producer to reuse (then not closed here): an
+            :class:`inplay.clients.ProducerClient` or a kafka-python ``KafkaProducer``.
+        client: the Kafka client library for a new producer (``INPLAY_KAFKA_CLIENT``).
+        end_markers: after each match's last event, send :func:`match_end_event`.
         progress: show a progress bar.
     """
-    from inplay.kafka_io import make_producer  # Kafka only when used
+    from inplay.clients import make_producer_client  # Kafka only when used
 
     if speed < 0:
         raise config.ConfigError(f"--speed must be >= 0 (0 = as fast as possible), got {speed}")
@@ -150,12 +197,12 @@ def replay(
     if max_events is not None:
         total = min(total, max_events)
     own = producer is None
-    producer = producer or make_producer(bootstrap)
-    sent = 0
+    producer = producer or make_producer_client(bootstrap, client)
+    sent = markers = 0
     start = time.perf_counter()
     bar = tqdm(total=total, desc="replay", unit="ev", disable=not config.show_progress(progress))
     try:
-        for t, match, event in matchday(loaded, stagger, break_seconds):
+        for t, match, event in matchday(loaded, stagger, break_seconds, end_markers):
             if max_events is not None and sent >= max_events:
                 break
             if delay is not None and delay > 0:
@@ -167,6 +214,9 @@ def replay(
                     time.sleep(wait)
             key, value = encode_event(event, match)
             producer.send(topic, key=key, value=value)
+            if event.get("inplay_synthetic"):
+                markers += 1
+                continue
             sent += 1
             if sent % 1000 == 0:
                 bar.update(1000)
@@ -181,4 +231,5 @@ def replay(
         matches=len({m.match_id for m, _ in loaded}),
         seconds=time.perf_counter() - start,
         topic=topic,
+        markers=markers,
     )

@@ -9,18 +9,34 @@ and for every event it applies publishes
 * the prediction (match id, event index, minute, p_home, p_draw, p_away, model version,
   latency) to ``ml-pipeline-prediction-results``,
 
-both keyed by match id. Offsets are committed only after the producer has flushed (every
-message acknowledged by the broker): at-least-once delivery, and ``(match_id, event_index)``
-identifies a prediction, so a reader can drop duplicates.
+both keyed by match id.
 
-A message that cannot be scored (not JSON, not an object, a missing or wrong field, an unknown
-team) is quarantined to ``ml-pipeline-monitoring`` with its reason and original bytes, counted,
-and never stops the worker. Statistics go to the same topic every ``stats_interval`` seconds.
+Contract:
+
+* **At-least-once.** Offsets are committed only after the producer has flushed (every message
+  of the batch acknowledged by the broker), and only up to the records actually handled.
+  ``(match_id, event_index)`` identifies a prediction, so a reader can drop duplicates.
+* **State follows partitions.** A match lives on one partition (key = match id). When a worker
+  is given a partition (start, or a rebalance after a worker joins or leaves), it first rebuilds
+  the state of that partition's matches by re-reading the partition from its first offset up to
+  the group's committed offset, without publishing; so predictions after a rebalance equal
+  predictions without one. When a partition is taken away, its matches' states are dropped.
+* **Order.** A partition's events are applied in offset order. A duplicate (same index twice)
+  changes nothing and is counted; a late event (its clock behind the match's) is applied by the
+  rules of :class:`~inplay.features.MatchState` and counted.
+* **Bad input** (not JSON, not an object, a missing or wrong field, an unknown team, an event for
+  a match that already ended) is quarantined to ``ml-pipeline-monitoring`` with its reason and
+  original bytes, counted, and never stops the worker.
+* The replay's end-of-match marker ends a match: its state is evicted (memory stays flat).
+
+Statistics go to the monitoring topic every ``stats_interval`` seconds. The Kafka client
+library is chosen by ``INPLAY_KAFKA_CLIENT`` (see :mod:`inplay.clients`).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import signal
 import socket
 import threading
@@ -39,6 +55,8 @@ from inplay.features import EventError, MatchState
 
 __all__ = ["ScoreStats", "Scorer", "percentiles"]
 
+log = logging.getLogger(__name__)
+
 
 def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95, 99)) -> dict[str, float | None]:
     """``{"p50": ..., "p95": ..., "p99": ...}`` of ``values`` (None when empty)."""
@@ -50,14 +68,20 @@ def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95, 99)) -> dict
 
 @dataclass
 class ScoreStats:
-    """What a scoring run did."""
+    """What a scoring run did.
+
+    ``consumed == scored + ignored + quarantined + duplicates + ended`` always holds.
+    """
 
     consumed: int = 0
     scored: int = 0
     duplicates: int = 0
     late: int = 0
     ignored: int = 0
+    ended: int = 0
     quarantined: int = 0
+    rebuilt: int = 0
+    rebalances: int = 0
     reasons: Counter = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
     processing_ms: list[float] = field(default_factory=list)
@@ -73,7 +97,10 @@ class ScoreStats:
             "duplicates": self.duplicates,
             "late": self.late,
             "ignored": self.ignored,
+            "ended": self.ended,
             "quarantined": self.quarantined,
+            "rebuilt": self.rebuilt,
+            "rebalances": self.rebalances,
             "reasons": dict(self.reasons),
             "matches": len(self.matches),
             "seconds": round(self.seconds, 3),
@@ -100,8 +127,9 @@ class ScoreStats:
         return (
             f"consumed {self.consumed:,} events from {d['matches']} matches, scored "
             f"{self.scored:,}, quarantined {self.quarantined}, duplicates {self.duplicates}, "
-            f"late {self.late}, shoot-out ignored {self.ignored} in {self.seconds:.1f} s "
-            f"({d['events_per_second'] or 0:,.0f} events/s while busy){lat_text}"
+            f"late {self.late}, shoot-out ignored {self.ignored}, ended {self.ended} in "
+            f"{self.seconds:.1f} s ({d['events_per_second'] or 0:,.0f} events/s while busy)"
+            f"{lat_text}"
         )
 
 
@@ -114,6 +142,10 @@ class Scorer:
         group_id: consumer group; workers in one group share the partitions.
         events_topic, requests_topic, results_topic, monitoring_topic: topic names.
         stats_interval: seconds between statistics messages on the monitoring topic.
+        client: Kafka client library (``kafka-python`` or ``confluent``; default
+            ``INPLAY_KAFKA_CLIENT``).
+        rebuild_timeout: seconds a state rebuild may take before the worker gives up (it then
+            stops rather than publish predictions from an incomplete state).
     """
 
     def __init__(
@@ -127,7 +159,11 @@ class Scorer:
         results_topic: str = config.TOPIC_RESULTS,
         monitoring_topic: str = config.TOPIC_MONITORING,
         stats_interval: float = 5.0,
+        client: str | None = None,
+        rebuild_timeout: float = 120.0,
     ) -> None:
+        from inplay.clients import client_name
+
         self.model = model
         self.model_version = str(getattr(model, "version", getattr(model, "name", "unknown")))
         self.bootstrap = bootstrap
@@ -137,10 +173,16 @@ class Scorer:
         self.results_topic = results_topic
         self.monitoring_topic = monitoring_topic
         self.stats_interval = stats_interval
+        self.client = client_name(client)
+        self.rebuild_timeout = rebuild_timeout
         self.worker_id = f"{socket.gethostname()}-{id(self):x}"
         self.states: dict[int, MatchState] = {}
+        self.ended_matches: set[int] = set()
+        self.partition_of: dict[int, tuple[str, int]] = {}
+        self.assigned: list[tuple[str, int]] = []
         self.stats = ScoreStats()
         self._stop = threading.Event()
+        self._interval_mark = (time.monotonic(), 0)
 
     # -- pure part: records in, messages out -------------------------------------------------
     def _quarantine(self, record, reason: str) -> tuple[str, bytes, bytes]:
@@ -172,10 +214,14 @@ class Scorer:
         match_id = event.get("match_id")
         if isinstance(match_id, bool) or not isinstance(match_id, int):
             raise EventError(f"field 'match_id' must be an integer, got {match_id!r}")
+        if match_id in self.ended_matches:
+            raise EventError(f"match {match_id} already ended (event index {event.get('index')})")
         home, away = event.get("home_team"), event.get("away_team")
-        if not isinstance(home, str) or not isinstance(away, str):
-            raise EventError("fields 'home_team' and 'away_team' must be team names")
         state = self.states.get(match_id)
+        if not isinstance(home, str) or not isinstance(away, str):
+            if state is None:
+                raise EventError(f"unknown match {match_id}: no 'home_team'/'away_team' given")
+            raise EventError("fields 'home_team' and 'away_team' must be team names")
         if state is None:
             state = MatchState(match_id, home, away)
         elif (state.home_team, state.away_team) != (home, away):
@@ -184,6 +230,18 @@ class Scorer:
                 f"this event says {home} v {away}"
             )
         return state, event
+
+    def _apply(self, record) -> tuple[str, MatchState, dict]:
+        """Parse and apply one record; returns (status, state, event). Raises EventError."""
+        state, event = self._parse(record)
+        status = state.apply(event)
+        self.partition_of[state.match_id] = (record.topic, record.partition)
+        if status == "ended":
+            self.states.pop(state.match_id, None)
+            self.ended_matches.add(state.match_id)
+        else:
+            self.states.setdefault(state.match_id, state)
+        return status, state, event
 
     def process(
         self, records: list, received_at: float | None = None
@@ -200,18 +258,19 @@ class Scorer:
         for record in records:
             self.stats.consumed += 1
             try:
-                state, event = self._parse(record)
-                status = state.apply(event)
+                status, state, event = self._apply(record)
             except EventError as exc:
                 out.append(self._quarantine(record, str(exc)))
                 continue
-            self.states.setdefault(state.match_id, state)
             self.stats.matches.add(state.match_id)
             if status == "duplicate":
                 self.stats.duplicates += 1
                 continue
             if status == "ignored":
                 self.stats.ignored += 1
+                continue
+            if status == "ended":
+                self.stats.ended += 1
                 continue
             if status == "late":
                 self.stats.late += 1
@@ -272,12 +331,80 @@ class Scorer:
         return out
 
     def stats_message(self, lag: dict[str, int] | None = None) -> bytes:
-        """A statistics message for the monitoring topic."""
+        """A statistics message for the monitoring topic (cumulative and since the last one)."""
+        now = time.monotonic()
+        since, consumed_then = self._interval_mark
+        interval = max(now - since, 1e-9)
         body = {"kind": "stats", "worker": self.worker_id, "model_version": self.model_version}
         body.update(self.stats.as_dict())
+        body["interval_seconds"] = round(interval, 3)
+        body["interval_events_per_second"] = round(
+            (self.stats.consumed - consumed_then) / interval, 1
+        )
         body["lag"] = lag or {}
+        body["live_matches"] = len(self.states)
+        body["partitions"] = [p for _, p in sorted(self.assigned)]
+        body["client"] = self.client
         body["at"] = time.time()
+        self._interval_mark = (now, self.stats.consumed)
         return orjson.dumps(body)
+
+    # -- partitions: rebuild on assignment, drop on revocation -------------------------------
+    def _forget(self, partitions: list[tuple[str, int]]) -> None:
+        gone = set(partitions)
+        for match_id in [m for m, tp in self.partition_of.items() if tp in gone]:
+            self.states.pop(match_id, None)
+            self.ended_matches.discard(match_id)
+            self.partition_of.pop(match_id, None)
+
+    def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
+        self.stats.rebalances += 1
+        self._forget(partitions)
+        self.assigned = [tp for tp in self.assigned if tp not in set(partitions)]
+
+    def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
+        self.stats.rebalances += 1
+        self._forget(partitions)  # never trust an older copy of these matches
+        self.assigned = sorted(set(self.assigned) | set(partitions))
+        committed = self._consumer.committed(partitions)
+        todo = {tp: off for tp, off in committed.items() if off}
+        if todo:
+            self._rebuild(todo)
+
+    def _rebuild(self, upto: dict[tuple[str, int], int]) -> None:
+        """Re-apply each partition's records below its committed offset, publishing nothing."""
+        from inplay.clients import make_consumer_client
+
+        reader = make_consumer_client(None, self.bootstrap, self.client)
+        try:
+            reader.assign(list(upto))
+            for tp in upto:
+                reader.seek(tp, reader.watermarks(tp)[0])
+            remaining = dict(upto)
+            deadline = time.monotonic() + self.rebuild_timeout
+            while remaining:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"state rebuild of {sorted(remaining)} did not reach the committed "
+                        f"offsets within {self.rebuild_timeout:.0f} s; stopping rather than "
+                        "scoring from an incomplete state"
+                    )
+                for record in reader.poll(max_records=2000, timeout=0.5):
+                    tp = (record.topic, record.partition)
+                    if tp not in remaining or record.offset >= upto[tp]:
+                        continue
+                    try:
+                        self._apply(record)
+                        self.stats.rebuilt += 1
+                    except EventError:
+                        pass  # it was quarantined when first consumed
+                    if record.offset + 1 >= upto[tp]:
+                        remaining.pop(tp, None)
+                for tp in list(remaining):
+                    if reader.position(tp) >= upto[tp]:
+                        remaining.pop(tp, None)
+        finally:
+            reader.close()
 
     # -- Kafka part --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -290,6 +417,7 @@ class Scorer:
         idle_timeout: float | None = None,
         progress: bool = True,
         handle_signals: bool = False,
+        max_records: int = 500,
     ) -> ScoreStats:
         """Consume, score and publish until stopped.
 
@@ -299,31 +427,32 @@ class Scorer:
                 includes joining the group).
             progress: show a progress bar.
             handle_signals: finish cleanly on SIGTERM/SIGINT (main thread only).
+            max_records: largest batch taken per poll.
         """
-        from inplay.kafka_io import make_consumer, make_producer
+        from inplay.clients import make_consumer_client, make_producer_client
 
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop())
-        consumer = make_consumer(
-            self.events_topic, group_id=self.group_id, bootstrap=self.bootstrap
-        )
-        producer = make_producer(self.bootstrap)
+        consumer = make_consumer_client(self.group_id, self.bootstrap, self.client)
+        self._consumer = consumer
+        producer = make_producer_client(self.bootstrap, self.client)
         start = time.perf_counter()
         first_batch: float | None = None
         last_message = time.monotonic()
         last_stats = time.monotonic()
+        self._interval_mark = (last_stats, self.stats.consumed)
         bar = tqdm(desc="score", unit="ev", disable=not config.show_progress(progress))
         try:
+            consumer.subscribe([self.events_topic], self._on_assign, self._on_revoke)
             while not self._stop.is_set():
-                limit = 500
+                limit = max_records
                 if max_events is not None:
                     limit = min(limit, max_events - self.stats.consumed)
                     if limit <= 0:
                         break
-                batches = consumer.poll(timeout_ms=500, max_records=limit)
+                records = consumer.poll(max_records=limit, timeout=0.5)
                 polled_at = time.time()
-                records = [r for part in batches.values() for r in part]
                 if not records:
                     if idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
                         break
@@ -332,45 +461,42 @@ class Scorer:
                     if first_batch is None:
                         first_batch = time.perf_counter()
                     for topic, key, value in self.process(records, polled_at):
-                        producer.send(topic, key=key, value=value)
+                        producer.send(topic, key, value)
                     producer.flush()
-                    consumer.commit()
-                    # Busy time: from the first batch received to the last one committed.
+                    # Commit exactly what was handled: the next offset after each partition's
+                    # last record of this batch, now that its predictions are acknowledged.
+                    offsets: dict[tuple[str, int], int] = {}
+                    for record in records:
+                        tp = (record.topic, record.partition)
+                        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+                    consumer.commit(offsets)
                     self.stats.active_seconds = time.perf_counter() - first_batch
                     bar.update(len(records))
                 if time.monotonic() - last_stats >= self.stats_interval:
                     self.stats.seconds = time.perf_counter() - start
-                    producer.send(
-                        self.monitoring_topic,
-                        key=b"stats",
-                        value=self.stats_message(self._lag(consumer)),
-                    )
+                    producer.send(self.monitoring_topic, b"stats", self.stats_message(self._lag()))
                     last_stats = time.monotonic()
             self.stats.seconds = time.perf_counter() - start
-            producer.send(
-                self.monitoring_topic, key=b"stats", value=self.stats_message(self._lag(consumer))
-            )
+            producer.send(self.monitoring_topic, b"stats", self.stats_message(self._lag()))
             producer.flush()
         finally:
             bar.close()
             consumer.close()
             producer.close()
+            self.assigned = []
         return self.stats
 
-    @staticmethod
-    def _lag(consumer) -> dict[str, int]:
+    def _lag(self) -> dict[str, int]:
         """Consumer lag per assigned partition (end offset - position), keyed by partition.
 
         The embedded broker (Tansu 0.6) reports end offsets per record batch, which can put
         them behind the position; such a lag is shown as 0.
         """
-        try:
-            parts = list(consumer.assignment())
-            if not parts:
-                return {}
-            ends = consumer.end_offsets(parts)
-            return {
-                str(tp.partition): max(0, int(ends[tp] - consumer.position(tp))) for tp in parts
-            }
-        except Exception:  # noqa: BLE001 - lag is informative only; never stop scoring for it
-            return {}
+        lag = {}
+        for tp in list(self.assigned):
+            try:
+                end = self._consumer.watermarks(tp)[1]
+                lag[str(tp[1])] = max(0, int(end - self._consumer.position(tp)))
+            except Exception as exc:  # noqa: BLE001 - lag is informative; never stop scoring for it
+                log.debug("lag of %s unavailable: %s", tp, exc)
+        return lag
