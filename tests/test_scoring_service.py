@@ -271,3 +271,59 @@ def test_stats_message_has_interval_throughput_and_lag():
     assert body["consumed"] == 3 and body["lag"] == {"0": 4}
     assert body["interval_events_per_second"] > 0 and body["live_matches"] == 1
     assert set(body["latency_ms"]) == {"p50", "p95", "p99"}
+
+
+@pytest.mark.kafka
+def test_cli_runs_several_workers_in_one_group(tmp_path, league, model):
+    """`inplay score --workers 2`: two processes share the partitions, every event is scored."""
+    import re
+    import subprocess
+    import sys
+
+    from inplay import broker, topics
+    from inplay.models import save_model
+    from inplay.replay import replay
+
+    state = tmp_path / "broker.json"
+    info = broker.start(state_file=state)  # a private broker: the CLI uses the default topics
+    try:
+        topics.create_topics(info.bootstrap)
+        sent = replay(league, league.matches(), bootstrap=info.bootstrap, progress=False)
+        model_dir = save_model(model, tmp_path / "models", data_info={"matches": 6}, metrics=None)
+        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("KAFKA_")}
+        env["INPLAY_PROGRESS"] = "0"
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "inplay.cli",
+                "score",
+                "--workers",
+                "2",
+                "--idle-timeout",
+                "8",
+                "--kafka-broker",
+                info.bootstrap,
+                "--model",
+                str(model_dir),
+                "--group",
+                f"cli-{uuid.uuid4().hex[:6]}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        consumed = [
+            int(n.replace(",", "")) for n in re.findall(r"consumed ([\d,]+) events", proc.stdout)
+        ]
+        assert len(consumed) == 2  # one summary per worker
+        assert sum(consumed) == sent.messages
+        results = kafka_io.read_topic("ml-pipeline-prediction-results", info.bootstrap)
+        keys = {
+            (b["match_id"], b["event_index"]) for b in map(orjson.loads, (r.value for r in results))
+        }
+        assert len(keys) == sent.events  # synthetic matches: no shoot-out, nothing skipped
+    finally:
+        broker.stop(state_file=state)

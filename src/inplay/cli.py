@@ -157,7 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="model name under models/ or a path (default: selected)")
     p.add_argument("--group", default=config.SCORER_GROUP, help="consumer group")
-    p.add_argument("--max-events", type=int, help="stop after N messages")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes in the group (they share the partitions; default 1)",
+    )
+    p.add_argument(
+        "--client",
+        choices=["kafka-python", "confluent"],
+        help="Kafka client library (default: INPLAY_KAFKA_CLIENT, else kafka-python)",
+    )
+    p.add_argument("--max-events", type=int, help="stop after N messages (per worker)")
     p.add_argument(
         "--idle-timeout",
         type=float,
@@ -391,8 +402,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """``inplay score``."""
-    from inplay.pipeline import score_live
+    from inplay.pipeline import score_live, score_workers
 
+    if args.workers < 1:
+        raise config.ConfigError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers > 1:
+        return score_workers(args.workers, sys.argv[1:])
     stats = score_live(
         args.model,
         max_events=args.max_events,
@@ -400,6 +415,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         bootstrap=args.kafka_broker,
         group_id=args.group,
         handle_signals=True,
+        client=args.client,
     )
     print(stats.summary())
     return 0

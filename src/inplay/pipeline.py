@@ -26,6 +26,7 @@ __all__ = [
     "selected_model_name",
     "load_scoring_model",
     "score_live",
+    "score_workers",
     "read_json_topic",
     "read_results",
     "read_monitoring",
@@ -213,18 +214,60 @@ def score_live(
     group_id: str = config.SCORER_GROUP,
     progress: bool = True,
     handle_signals: bool = False,
+    client: str | None = None,
     **topics: str,
 ):
     """Run one scoring worker until ``max_events`` or ``idle_timeout``; returns its stats."""
     from inplay.scoring import Scorer
 
-    scorer = Scorer(load_scoring_model(model), bootstrap=bootstrap, group_id=group_id, **topics)
+    scorer = Scorer(
+        load_scoring_model(model), bootstrap=bootstrap, group_id=group_id, client=client, **topics
+    )
     return scorer.run(
         max_events=max_events,
         idle_timeout=idle_timeout,
         progress=progress,
         handle_signals=handle_signals,
     )
+
+
+def score_workers(n: int, argv: list[str]) -> int:
+    """Run ``n`` scoring worker processes in one consumer group until they all stop.
+
+    Each worker is ``inplay score`` with the same arguments (``argv``) and ``--workers 1``;
+    SIGTERM/SIGINT are passed on, so every worker finishes its batch, commits and leaves.
+
+    Returns:
+        0 if every worker exited cleanly, else the first non-zero exit status.
+    """
+    import signal
+    import subprocess
+    import sys
+
+    args: list[str] = []
+    skip = False
+    for arg in argv:  # the same arguments, less --workers N / --workers=N
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            args.append(arg)
+    cmd = [sys.executable, "-m", "inplay.cli", *args, "--workers", "1"]
+    procs = [subprocess.Popen(cmd) for _ in range(n)]
+
+    def forward(signum, _frame):
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        codes = [proc.wait() for proc in procs]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return next((c for c in codes if c != 0), 0)
 
 
 def read_json_topic(

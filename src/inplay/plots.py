@@ -18,6 +18,7 @@ __all__ = [
     "state_timeline_figure",
     "metric_by_bin_figure",
     "latency_figure",
+    "monitoring_figure",
 ]
 
 CREDIT = "Data: StatsBomb Open Data"
@@ -231,6 +232,63 @@ def latency_figure(results: pd.DataFrame) -> go.Figure:
         xaxis_type="log",
         xaxis_title="milliseconds (log scale)",
         yaxis_title="predictions",
+        height=400,
+        legend={"orientation": "h", "y": -0.25},
+        margin={"b": 90},
+    )
+    return _credit(fig)
+
+
+def monitoring_figure(monitoring: pd.DataFrame) -> go.Figure:
+    """Throughput and consumer lag over time, per worker, from the monitoring topic's stats."""
+    fig = go.Figure()
+    stats = (
+        monitoring[monitoring.get("kind", pd.Series(dtype=str)) == "stats"]
+        if len(monitoring)
+        else monitoring
+    )
+    if stats.empty:
+        fig.add_annotation(
+            text="no statistics published yet",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
+        return _credit(fig)
+    stats = stats.assign(
+        time=pd.to_datetime(stats["at"], unit="s"),
+        lag_total=stats["lag"].map(lambda d: sum(d.values()) if isinstance(d, dict) else 0),
+        rate=stats.get("interval_events_per_second", stats.get("events_per_second")),
+    ).sort_values("time")
+    for worker, part in stats.groupby("worker", sort=False):
+        name = str(worker)[-8:]
+        fig.add_trace(
+            go.Scatter(
+                x=part["time"], y=part["rate"], mode="lines+markers", name=f"events/s {name}"
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=part["time"],
+                y=part["lag_total"],
+                mode="lines",
+                name=f"lag {name}",
+                yaxis="y2",
+                line={"dash": "dot"},
+            )
+        )
+    fig.update_layout(
+        title="Scoring workers: throughput and consumer lag (from ml-pipeline-monitoring)",
+        xaxis_title="time (UTC)",
+        yaxis_title="events/s (since the previous report)",
+        yaxis2={
+            "title": "lag (messages)",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+        },
         height=400,
         legend={"orientation": "h", "y": -0.25},
         margin={"b": 90},
