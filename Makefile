@@ -46,7 +46,7 @@ monitor: $(STAMP) ## Live table of the scoring workers (throughput, latency, lag
 	$(BIN)/inplay monitor
 
 test: $(STAMP) ## Run the whole test suite (starts its own embedded broker, or uses KAFKA_BOOTSTRAP_SERVERS)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## Only the tests that need neither Kafka, real data nor notebooks
 	$(BIN)/pytest -m "not kafka and not shared_data and not notebooks"

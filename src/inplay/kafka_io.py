@@ -81,7 +81,8 @@ def ensure_broker(state_file: Path | str | None = None) -> str:
     return broker.start(state_file).bootstrap
 
 
-def _unreachable(bootstrap: str, exc: Exception) -> ConfigError:
+def unreachable_error(bootstrap: str, exc: Exception) -> ConfigError:
+    """The one-line error for a cluster that cannot be reached (names KAFKA_BOOTSTRAP_SERVERS)."""
     env = config.env_str(BOOTSTRAP_ENV)
     if env and env == bootstrap:
         where = f"{BOOTSTRAP_ENV}={bootstrap!r}"
@@ -111,7 +112,7 @@ def _build(cls: type, bootstrap: str, settings: dict[str, Any]) -> Any:
     try:
         return cls(bootstrap_servers=bootstrap, **settings)
     except _BOOTSTRAP_ERRORS as exc:
-        raise _unreachable(bootstrap, exc) from exc
+        raise unreachable_error(bootstrap, exc) from exc
 
 
 def make_producer(bootstrap: str | None = None, **overrides: Any) -> KafkaProducer:

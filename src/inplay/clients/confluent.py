@@ -122,6 +122,10 @@ def consumer_config(bootstrap: str, group_id: str | None) -> dict[str, Any]:
         "auto.offset.reset": s["auto_offset_reset"],
         "session.timeout.ms": s["session_timeout_ms"],
         "heartbeat.interval.ms": s["heartbeat_interval_ms"],
+        # A fetch waits on the broker up to this long for data, and requests on the same
+        # connection (offset and watermark look-ups) queue behind it: librdkafka's 500 ms made
+        # every watermarks() call take about 330 ms.
+        "fetch.wait.max.ms": 100,
         "logger": log,
     }
     conf.update(_security())
@@ -133,7 +137,7 @@ def _probe(client: Producer | Consumer, bootstrap: str) -> None:
     try:
         client.list_topics(timeout=_timeout_s())
     except KafkaException as exc:
-        raise kafka_io._unreachable(bootstrap, exc) from exc
+        raise kafka_io.unreachable_error(bootstrap, exc) from exc
 
 
 def _ctp(partition: TopicPartition, offset: int | None = None) -> CTopicPartition:
