@@ -666,6 +666,8 @@ def reliability_figure(oof: pd.DataFrame, models: Sequence[str] | None = None, n
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from inplay.plots import add_credit
+
     names = list(models) if models is not None else list(pd.unique(oof["model"]))
     fig = make_subplots(rows=1, cols=3, subplot_titles=["home win", "draw", "away win"])
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
@@ -713,17 +715,7 @@ def reliability_figure(oof: pd.DataFrame, models: Sequence[str] | None = None, n
         height=380,
         margin={"b": 80},
     )
-    fig.add_annotation(
-        text="Data: StatsBomb Open Data",
-        xref="paper",
-        yref="paper",
-        x=1.0,
-        y=-0.28,
-        showarrow=False,
-        font={"size": 10, "color": "#666"},
-        xanchor="right",
-    )
-    return fig
+    return add_credit(fig, y=-0.28)
 
 
 def paired_comparison(

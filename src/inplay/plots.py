@@ -11,6 +11,7 @@ import plotly.io as pio
 
 __all__ = [
     "CREDIT",
+    "add_credit",
     "setup_notebook",
     "match_minutes",
     "match_events_marks",
@@ -31,13 +32,14 @@ def setup_notebook() -> None:
     pio.renderers.default = "plotly_mimetype+notebook"
 
 
-def _credit(fig: go.Figure) -> go.Figure:
+def add_credit(fig: go.Figure, y: float = -0.16) -> go.Figure:
+    """Credit StatsBomb under a figure's bottom-right corner (every published figure needs it)."""
     fig.add_annotation(
         text=CREDIT,
         xref="paper",
         yref="paper",
         x=1.0,
-        y=-0.16,
+        y=y,
         showarrow=False,
         font={"size": 10, "color": "#666"},
         xanchor="right",
@@ -148,7 +150,7 @@ def win_probability_figure(results: pd.DataFrame, match_id: int) -> go.Figure:
         height=480,
         legend={"orientation": "h", "y": -0.2},
     )
-    return _credit(fig)
+    return add_credit(fig)
 
 
 def state_timeline_figure(snapshots: pd.DataFrame, match_id: int) -> go.Figure:
@@ -183,7 +185,7 @@ def state_timeline_figure(snapshots: pd.DataFrame, match_id: int) -> go.Figure:
         legend={"orientation": "h", "y": -0.25},
         margin={"b": 90},
     )
-    return _credit(fig)
+    return add_credit(fig)
 
 
 def metric_by_bin_figure(by_bin: pd.DataFrame, metric: str = "log_loss") -> go.Figure:
@@ -200,7 +202,7 @@ def metric_by_bin_figure(by_bin: pd.DataFrame, metric: str = "log_loss") -> go.F
         yaxis_title=metric,
         height=420,
     )
-    return _credit(fig)
+    return add_credit(fig)
 
 
 def latency_figure(results: pd.DataFrame) -> go.Figure:
@@ -236,7 +238,7 @@ def latency_figure(results: pd.DataFrame) -> go.Figure:
         legend={"orientation": "h", "y": -0.25},
         margin={"b": 90},
     )
-    return _credit(fig)
+    return add_credit(fig)
 
 
 def monitoring_figure(monitoring: pd.DataFrame) -> go.Figure:
@@ -256,7 +258,7 @@ def monitoring_figure(monitoring: pd.DataFrame) -> go.Figure:
             xref="paper",
             yref="paper",
         )
-        return _credit(fig)
+        return add_credit(fig)
     stats = stats.assign(
         time=pd.to_datetime(stats["at"], unit="s"),
         lag_total=stats["lag"].map(lambda d: sum(d.values()) if isinstance(d, dict) else 0),
@@ -293,4 +295,4 @@ def monitoring_figure(monitoring: pd.DataFrame) -> go.Figure:
         legend={"orientation": "h", "y": -0.25},
         margin={"b": 90},
     )
-    return _credit(fig)
+    return add_credit(fig)

@@ -14,9 +14,9 @@ import plotly.graph_objects as go
 
 from inplay.plots import (
     AWAY_COLOUR,
-    CREDIT,
     DRAW_COLOUR,
     HOME_COLOUR,
+    add_credit,
     match_events_marks,
     match_minutes,
 )
@@ -202,14 +202,4 @@ def xg_figure(results: pd.DataFrame, height: int = 480) -> go.Figure:
         margin={"t": 140, "b": 80},
         legend={"orientation": "h", "y": -0.2},
     )
-    fig.add_annotation(
-        text=CREDIT,
-        xref="paper",
-        yref="paper",
-        x=1.0,
-        y=-0.16,
-        showarrow=False,
-        font={"size": 10, "color": "#666"},
-        xanchor="right",
-    )
-    return fig
+    return add_credit(fig)
