@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import signal
 import socket
 import threading
@@ -64,6 +65,16 @@ def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95, 99)) -> dict
         return {f"p{q}": None for q in qs}
     arr = np.asarray(values, dtype=float)
     return {f"p{q}": round(float(np.percentile(arr, q)), 3) for q in qs}
+
+
+def reason_category(reason: str) -> str:
+    """A quarantine reason without its particulars (values, ids, numbers): a bounded key.
+
+    ``"match 3869685 already ended (event index 12)"`` -> ``"match … already ended (event
+    index …)"``; the text before the first colon only.
+    """
+    head = reason.split(":")[0]
+    return re.sub(r"'[^']*'|\"[^\"]*\"|-?\d+(?:\.\d+)?", "…", head).strip()[:80]
 
 
 @dataclass
@@ -187,7 +198,7 @@ class Scorer:
     # -- pure part: records in, messages out -------------------------------------------------
     def _quarantine(self, record, reason: str) -> tuple[str, bytes, bytes]:
         self.stats.quarantined += 1
-        self.stats.reasons[reason.split(":")[0]] += 1
+        self.stats.reasons[reason_category(reason)] += 1
         raw = record.value if isinstance(record.value, bytes | bytearray) else b""
         message = {
             "kind": "quarantine",
