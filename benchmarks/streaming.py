@@ -88,7 +88,7 @@ def fill(bootstrap: str, topic: str, data, matches) -> int:
 
 # -- (a) passthrough ---------------------------------------------------------------------------
 def passthrough(bootstrap: str, client: str, source: str, sink: str, total: int) -> dict:
-    from inplay.clients import make_consumer_client, make_producer_client
+    from inplay.clients import make_consumer_client, make_producer_client, next_offsets
 
     consumer = make_consumer_client(f"bench-pass-{uuid.uuid4().hex[:8]}", bootstrap, client)
     producer = make_producer_client(bootstrap, client)
@@ -108,11 +108,7 @@ def passthrough(bootstrap: str, client: str, source: str, sink: str, total: int)
             for r in records:
                 producer.send(sink, r.key, r.value)
             producer.flush()
-            offsets: dict[tuple[str, int], int] = {}
-            for r in records:
-                tp = (r.topic, r.partition)
-                offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
-            consumer.commit(offsets)
+            consumer.commit(next_offsets(records))
             consumed += len(records)
             last = time.perf_counter()
             bar.update(len(records))

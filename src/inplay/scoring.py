@@ -440,7 +440,7 @@ class Scorer:
             handle_signals: finish cleanly on SIGTERM/SIGINT (main thread only).
             max_records: largest batch taken per poll.
         """
-        from inplay.clients import make_consumer_client, make_producer_client
+        from inplay.clients import make_consumer_client, make_producer_client, next_offsets
 
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -474,13 +474,8 @@ class Scorer:
                     for topic, key, value in self.process(records, polled_at):
                         producer.send(topic, key, value)
                     producer.flush()
-                    # Commit exactly what was handled: the next offset after each partition's
-                    # last record of this batch, now that its predictions are acknowledged.
-                    offsets: dict[tuple[str, int], int] = {}
-                    for record in records:
-                        tp = (record.topic, record.partition)
-                        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
-                    consumer.commit(offsets)
+                    # Commit exactly what was handled, now that its predictions are acknowledged.
+                    consumer.commit(next_offsets(records))
                     self.stats.active_seconds = time.perf_counter() - first_batch
                     bar.update(len(records))
                 if time.monotonic() - last_stats >= self.stats_interval:

@@ -25,9 +25,19 @@ __all__ = [
     "client_name",
     "make_consumer_client",
     "make_producer_client",
+    "next_offsets",
 ]
 
 CLIENTS = ("kafka-python", "confluent")
+
+
+def next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
+    """What to commit after handling ``records``: per partition, the offset after its last one."""
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = (record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
 
 
 def client_name(name: str | None = None) -> str:
