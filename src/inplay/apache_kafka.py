@@ -491,9 +491,7 @@ def start(
         time.sleep(0.2)
     info.startup_seconds = round(time.monotonic() - launched, 1)
     info.version = _logged_version(log_file) or version
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info.to_dict(), indent=2) + "\n")
-    os.replace(tmp, path)
+    broker._write_state(path, info)
     return info
 
 

@@ -167,7 +167,8 @@ def _read_state(path: Path) -> BrokerInfo | None:
         return None
 
 
-def _write_state(path: Path, info: BrokerInfo) -> None:
+def _write_state(path: Path, info) -> None:
+    """Write ``info.to_dict()`` as JSON, atomically (also used by :mod:`inplay.apache_kafka`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(info.to_dict(), indent=2) + "\n")
