@@ -272,10 +272,15 @@ def test_dashboard_in_a_browser(browser_ready, kafka_bootstrap, fresh_topics, tm
             # Connected, nothing scored yet: the page says so (no traceback).
             page.get_by_text("No predictions yet").first.wait_for(timeout=30_000)
 
-            # One poison message, then the two matches at 300x real time (about 20 s).
+            # A poison message and an early prediction, then both matches at 300x (about 20 s).
             producer = kafka_io.make_producer(kafka_bootstrap)
             producer.send(events_t, key=b"201", value=b"this is not json")
+            # The other match has a prediction first: the page must still switch to the match
+            # of its URL (?match=201) once that one appears.
+            early = result(202, 0, 0.4, home_team="Owls FC", away_team="Hawks FC", minute=0)
+            producer.send(results_t, key=b"202", value=early)
             producer.flush()
+            page.locator("tr[data-match-id='202']").wait_for(timeout=30_000)
             producer.close()
             replay_thread = threading.Thread(
                 target=replay,
@@ -305,7 +310,14 @@ def test_dashboard_in_a_browser(browser_ready, kafka_bootstrap, fresh_topics, tm
             # At the end: the known goals are marked on the selected match's chart.
             replay_thread.join(timeout=60)
             final = page.get_by_text("GOAL Lions FC 2-1")
-            final.first.wait_for(timeout=30_000)
+            try:
+                final.first.wait_for(timeout=30_000)
+            except Exception as exc:  # say where the pipeline stopped, not only "timeout"
+                table = page.locator("table").first.inner_text(timeout=2000)
+                raise AssertionError(
+                    f"final goal not shown: replay alive={replay_thread.is_alive()}, "
+                    f"scorer {scorer.stats.as_dict()}, page table:\n{table}"
+                ) from exc
             for label in ("GOAL Lions FC 1-0", "GOAL Tigers FC 1-1"):
                 assert page.get_by_text(label).count() >= 1, label
             assert page.get_by_text("GOAL Hawks FC").count() == 0  # the other match's goal
@@ -328,6 +340,14 @@ def test_dashboard_in_a_browser(browser_ready, kafka_bootstrap, fresh_topics, tm
             page.wait_for_timeout(500)
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 20_000
+
+            # The viewer picks the other match: its chart (and only its goal) is shown.
+            page.locator("[data-testid='stSelectbox']").first.click()
+            page.get_by_role("option", name="Owls FC v Hawks FC").click()
+            page.get_by_text("GOAL Hawks FC 0-1").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(2500)  # a few refreshes: the choice sticks
+            assert page.get_by_text("GOAL Lions FC").count() == 0
+            assert page.get_by_text("GOAL Hawks FC 0-1").count() >= 1
     finally:
         scorer.stop()
         app.terminate()

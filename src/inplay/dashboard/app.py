@@ -61,18 +61,29 @@ def _wanted_match() -> int | None:
 
 
 def _selected_match(options: list[int], labels: dict[int, str]) -> int:
-    """The match selector; the first match until the viewer picks one."""
+    """The match selector: the viewer's choice (or ``?match=``) as soon as that match is live.
+
+    The widget's value is set through the session state on every refresh, because a widget
+    otherwise keeps its first value: a page opened with ``?match=201`` while only another match
+    had predictions would stay on that other match. Labels must not change while a match is
+    live (the browser sends the chosen label back), so they carry no score.
+    """
     wanted = _wanted_match()
-    index = options.index(wanted) if wanted in options else 0
+    current = st.session_state.get("match_select")
+    if wanted in options and current != wanted:
+        st.session_state["match_select"] = wanted
+    elif current not in options:
+        st.session_state["match_select"] = options[0]
 
     def remember() -> None:
-        st.session_state["selected_match"] = st.session_state["match_select"]
-        st.query_params["match"] = str(st.session_state["match_select"])
+        chosen = st.session_state.get("match_select")
+        if chosen in options:
+            st.session_state["selected_match"] = chosen
+            st.query_params["match"] = str(chosen)
 
     return st.selectbox(
         "Match",
         options,
-        index=index,
         format_func=lambda m: labels.get(m, str(m)),
         key="match_select",
         on_change=remember,
@@ -130,7 +141,10 @@ def _status(feed: LiveFeed, settings: AppSettings) -> bool:
 
 
 def _match_panel(feed: LiveFeed, matches: pd.DataFrame) -> None:
-    labels = {int(r["match_id"]): match_label(r) for r in matches.to_dict("records")}
+    labels = {
+        int(r["match_id"]): f"{match_label(r, with_score=False)} · match {int(r['match_id'])}"
+        for r in matches.to_dict("records")
+    }
     options = [int(m) for m in matches["match_id"]]
     match_id = _selected_match(options, labels)
     frame = feed.match_results(match_id)
