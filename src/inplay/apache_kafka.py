@@ -84,6 +84,9 @@ class KafkaInfo:
         log_file: File receiving the broker's stdout and stderr.
         started_at: Start time, seconds since the epoch.
         startup_seconds: Seconds from launching the JVM to the first answered metadata request.
+        sasl_port: Port of the SASL_PLAINTEXT listener (mechanism PLAIN), when started with
+            users; None otherwise.
+        restarts: How many times :func:`restart` brought this broker back on the same data.
     """
 
     pid: int
@@ -94,15 +97,22 @@ class KafkaInfo:
     log_file: str
     started_at: float
     startup_seconds: float
+    sasl_port: int | None = None
+    restarts: int = 0
 
     @property
     def bootstrap(self) -> str:
         """The ``host:port`` string to give Kafka clients as bootstrap servers."""
         return f"{_HOST}:{self.port}"
 
+    @property
+    def sasl_bootstrap(self) -> str | None:
+        """``host:port`` of the SASL/PLAIN listener, or None when there is none."""
+        return f"{_HOST}:{self.sasl_port}" if self.sasl_port else None
+
     def to_dict(self) -> dict:
         """Return the fields, plus ``bootstrap``, as a JSON-ready dict."""
-        return {**asdict(self), "bootstrap": self.bootstrap}
+        return {**asdict(self), "bootstrap": self.bootstrap, "sasl_bootstrap": self.sasl_bootstrap}
 
     @classmethod
     def from_dict(cls, data: dict) -> KafkaInfo:
@@ -121,6 +131,8 @@ class KafkaInfo:
             log_file=str(data["log_file"]),
             started_at=float(data["started_at"]),
             startup_seconds=float(data["startup_seconds"]),
+            sasl_port=int(data["sasl_port"]) if data.get("sasl_port") else None,
+            restarts=int(data.get("restarts", 0)),
         )
 
 
@@ -325,8 +337,33 @@ def _cluster_id() -> str:
     return base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
 
 
-def _server_properties(run: Path, port: int, cport: int) -> str:
+def _jaas_value(text: str) -> str:
+    """Quote a JAAS option value (backslash and double quote escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _server_properties(
+    run: Path,
+    port: int,
+    cport: int,
+    sasl_port: int | None = None,
+    sasl_users: dict[str, str] | None = None,
+) -> str:
     listeners = f"PLAINTEXT://{_HOST}:{port},CONTROLLER://{_HOST}:{cport}"
+    protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    sasl: dict[str, str] = {}
+    if sasl_port and sasl_users:
+        listeners += f",SASL_PLAINTEXT://{_HOST}:{sasl_port}"
+        protocols += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+        users = " ".join(
+            f"user_{name}={_jaas_value(password)}" for name, password in sasl_users.items()
+        )
+        sasl = {
+            "sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
+            ),
+        }
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -335,7 +372,7 @@ def _server_properties(run: Path, port: int, cport: int) -> str:
         "advertised.listeners": listeners,
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": protocols,
         "log.dirs": str(run / "kraft"),
         "num.partitions": "1",
         "offsets.topic.replication.factor": "1",
@@ -351,6 +388,7 @@ def _server_properties(run: Path, port: int, cport: int) -> str:
         "num.network.threads": "2",
         "num.io.threads": "2",
         "num.recovery.threads.per.data.dir": "1",
+        **sasl,
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 

@@ -42,7 +42,8 @@ import signal
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,12 +59,17 @@ __all__ = ["ScoreStats", "Scorer", "percentiles"]
 
 log = logging.getLogger(__name__)
 
+#: Latency percentiles are computed over this many most recent predictions.
+LATENCY_WINDOW = 50_000
 
-def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95, 99)) -> dict[str, float | None]:
+
+def percentiles(
+    values: Iterable[float], qs: tuple[int, ...] = (50, 95, 99)
+) -> dict[str, float | None]:
     """``{"p50": ..., "p95": ..., "p99": ...}`` of ``values`` (None when empty)."""
-    if not values:
+    arr = np.fromiter(values, dtype=float)
+    if arr.size == 0:
         return {f"p{q}": None for q in qs}
-    arr = np.asarray(values, dtype=float)
     return {f"p{q}": round(float(np.percentile(arr, q)), 3) for q in qs}
 
 
@@ -94,8 +100,9 @@ class ScoreStats:
     rebuilt: int = 0
     rebalances: int = 0
     reasons: Counter = field(default_factory=Counter)
-    latencies_ms: list[float] = field(default_factory=list)
-    processing_ms: list[float] = field(default_factory=list)
+    # The latest LATENCY_WINDOW values only: a long-running worker must not grow per event.
+    latencies_ms: deque = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    processing_ms: deque = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     seconds: float = 0.0
     active_seconds: float = 0.0
     matches: set[int] = field(default_factory=set)
