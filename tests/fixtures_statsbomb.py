@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -243,3 +244,43 @@ def write_open_data(
     for match_id in corrupt_ids:
         (events_dir / f"{match_id}.json.gz").write_bytes(b"\x1f\x8b\x08\x00 this is not gzip")
     return root
+
+
+def long_match(home: str, away: str, seed: int) -> list[dict]:
+    """~180 events over two halves, with goals, on-target shots and a red card."""
+    rng = random.Random(seed)
+    events = [make_event(1, "Starting XI", home), make_event(2, "Starting XI", away)]
+    index = 3
+    for period, (lo, hi) in ((1, (0, 46)), (2, (45, 92))):
+        for minute in range(lo, hi):
+            for second in (5, 35):
+                team = home if rng.random() < 0.5 else away
+                roll = rng.random()
+                if roll < 0.04:
+                    event = make_event(
+                        index,
+                        "Shot",
+                        team,
+                        period=period,
+                        minute=minute,
+                        second=second,
+                        xg=round(rng.uniform(0.05, 0.6), 3),
+                        outcome=rng.choice(["Goal", "Saved", "Off T", "Saved to Post"]),
+                    )
+                elif roll < 0.05:
+                    event = make_event(
+                        index,
+                        "Foul Committed",
+                        team,
+                        period=period,
+                        minute=minute,
+                        second=second,
+                        card=rng.choice(["Yellow Card", "Second Yellow"]),
+                    )
+                else:
+                    event = make_event(
+                        index, "Pass", team, period=period, minute=minute, second=second
+                    )
+                events.append(event)
+                index += 1
+    return events

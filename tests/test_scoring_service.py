@@ -6,7 +6,6 @@ The rebalance test runs against a real broker; the rest feed records straight in
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 import uuid
@@ -14,7 +13,7 @@ import uuid
 import orjson
 import pandas as pd
 import pytest
-from fixtures_statsbomb import make_event, make_match, write_open_data
+from fixtures_statsbomb import long_match, make_event, make_match, write_open_data
 
 from inplay import kafka_io
 from inplay.clients import Record, make_producer_client
@@ -32,46 +31,6 @@ TEAMS = [
     ("Eagles", "Crows"),
     ("Sharks", "Seals"),
 ]
-
-
-def long_match(home: str, away: str, seed: int) -> list[dict]:
-    """~180 events over two halves, with goals, on-target shots and a red card."""
-    rng = random.Random(seed)
-    events = [make_event(1, "Starting XI", home), make_event(2, "Starting XI", away)]
-    index = 3
-    for period, (lo, hi) in ((1, (0, 46)), (2, (45, 92))):
-        for minute in range(lo, hi):
-            for second in (5, 35):
-                team = home if rng.random() < 0.5 else away
-                roll = rng.random()
-                if roll < 0.04:
-                    event = make_event(
-                        index,
-                        "Shot",
-                        team,
-                        period=period,
-                        minute=minute,
-                        second=second,
-                        xg=round(rng.uniform(0.05, 0.6), 3),
-                        outcome=rng.choice(["Goal", "Saved", "Off T", "Saved to Post"]),
-                    )
-                elif roll < 0.05:
-                    event = make_event(
-                        index,
-                        "Foul Committed",
-                        team,
-                        period=period,
-                        minute=minute,
-                        second=second,
-                        card=rng.choice(["Yellow Card", "Second Yellow"]),
-                    )
-                else:
-                    event = make_event(
-                        index, "Pass", team, period=period, minute=minute, second=second
-                    )
-                events.append(event)
-                index += 1
-    return events
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ __all__ = [
     "java_command",
     "classpath",
     "start",
+    "restart",
     "status",
     "stop",
     "main",
@@ -419,10 +421,63 @@ def _logged_version(log_file: Path) -> str | None:
     return found[-1] if found else None
 
 
+def _launch(info: KafkaInfo, timeout: float) -> KafkaInfo:
+    """Run ``kafka.Kafka`` on the run folder of ``info`` and wait until it answers.
+
+    On success ``info`` gets the new pid, start time, startup seconds and logged version. On
+    failure the broker is stopped and RuntimeError holds the end of its log (the run folder is
+    left to the caller).
+    """
+    run = Path(info.data_dir)
+    log_file = Path(info.log_file)
+    cmd = [java_command(), *_JVM_OPTS, f"-Dlog4j2.configurationFile={run / 'log4j2.properties'}"]
+    cmd += ["-cp", classpath(info.version), "kafka.Kafka", str(run / "server.properties")]
+    with open(log_file, "ab") as log:
+        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
+        log.flush()
+        launched = time.monotonic()
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=run,
+        )
+    broker._CHILDREN[proc.pid] = proc
+    info.pid = proc.pid
+    info.started_at = time.time()
+    deadline = launched + timeout
+    while True:
+        if proc.poll() is not None:
+            broker._CHILDREN.pop(proc.pid, None)
+            raise RuntimeError(
+                f"Apache Kafka exited with code {proc.returncode} while starting on "
+                f"{info.bootstrap}. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
+            )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            broker._terminate(proc.pid, _STOP_TIMEOUT)
+            raise RuntimeError(
+                f"Apache Kafka did not answer on {info.bootstrap} within {timeout:g} s; it was "
+                f"stopped. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
+            )
+        if broker._port_open(info.port, timeout=0.5) and broker._metadata_ok(
+            info.bootstrap, min(5.0, remaining)
+        ):
+            break
+        time.sleep(0.2)
+    info.startup_seconds = round(time.monotonic() - launched, 1)
+    info.version = _logged_version(log_file) or info.version
+    return info
+
+
 def start(
     state_file: Path | str | None = None,
     version: str | None = None,
     timeout: float = _READY_TIMEOUT,
+    sasl_users: dict[str, str] | None = None,
 ) -> KafkaInfo:
     """Start a fresh single-node Apache Kafka (KRaft), or return the one already running.
 
@@ -430,6 +485,10 @@ def start(
         state_file: Where to record the broker; the log goes next to it (suffix ``.log``).
         version: Apache Kafka version; :func:`kafka_version` when None.
         timeout: Seconds to wait for the client port to answer a metadata request.
+        sasl_users: With users (name -> password), a second listener on another loopback port
+            requires SASL/PLAIN authentication (``SASL_PLAINTEXT``; see
+            :attr:`KafkaInfo.sasl_bootstrap`). The PLAINTEXT listener stays for the broker's
+            own traffic and for tests.
 
     Returns:
         The running broker.
@@ -452,11 +511,13 @@ def start(
     path.parent.mkdir(parents=True, exist_ok=True)
     log_file = path.with_suffix(".log")
     run = Path(tempfile.mkdtemp(prefix=f"inplay-kafka-{version}-"))
-    port, cport = broker._free_port(), broker._free_port()
-    while cport == port:
-        cport = broker._free_port()
+    ports: set[int] = set()
+    while len(ports) < (3 if sasl_users else 2):
+        ports.add(broker._free_port())
+    port, cport, *rest = sorted(ports)
+    sasl_port = rest[0] if rest else None
     props = run / "server.properties"
-    props.write_text(_server_properties(run, port, cport))
+    props.write_text(_server_properties(run, port, cport, sasl_port, sasl_users))
     log4j = run / "log4j2.properties"
     log4j.write_text(_LOG4J2)
 
@@ -479,24 +540,8 @@ def start(
         shutil.rmtree(run, ignore_errors=True)
         raise RuntimeError(f"Formatting KRaft storage failed: {out.stdout}{out.stderr}")
 
-    cmd = [java, *_JVM_OPTS, f"-Dlog4j2.configurationFile={log4j}", "-cp", cp]
-    cmd += ["kafka.Kafka", str(props)]
-    with open(log_file, "ab") as log:
-        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
-        log.flush()
-        launched = time.monotonic()
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            cwd=run,
-        )
-    broker._CHILDREN[proc.pid] = proc
     info = KafkaInfo(
-        pid=proc.pid,
+        pid=0,
         port=port,
         controller_port=cport,
         version=version,
@@ -504,31 +549,60 @@ def start(
         log_file=str(log_file),
         started_at=time.time(),
         startup_seconds=0.0,
+        sasl_port=sasl_port,
     )
-    deadline = launched + timeout
-    while True:
-        if proc.poll() is not None:
-            broker._CHILDREN.pop(proc.pid, None)
-            shutil.rmtree(run, ignore_errors=True)
-            raise RuntimeError(
-                f"Apache Kafka exited with code {proc.returncode} while starting on "
-                f"{info.bootstrap}. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
-            )
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            broker._terminate(proc.pid, _STOP_TIMEOUT)
-            shutil.rmtree(run, ignore_errors=True)
-            raise RuntimeError(
-                f"Apache Kafka did not answer on {info.bootstrap} within {timeout:g} s; it was "
-                f"stopped. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
-            )
-        if broker._port_open(port, timeout=0.5) and broker._metadata_ok(
-            info.bootstrap, min(5.0, remaining)
-        ):
-            break
-        time.sleep(0.2)
-    info.startup_seconds = round(time.monotonic() - launched, 1)
-    info.version = _logged_version(log_file) or version
+    try:
+        _launch(info, timeout)
+    except RuntimeError:
+        shutil.rmtree(run, ignore_errors=True)
+        raise
+    broker._write_state(path, info)
+    return info
+
+
+def restart(
+    state_file: Path | str | None = None,
+    kill: bool = False,
+    down_seconds: float = 0.0,
+    timeout: float = _READY_TIMEOUT,
+) -> KafkaInfo:
+    """Stop the running broker and start it again on the same ports and the same data.
+
+    Fault injection: clients see the broker vanish and come back with everything it had
+    written (topics, records, committed offsets, producer ids).
+
+    Args:
+        state_file: State file of the running broker.
+        kill: SIGKILL (a crash) instead of SIGTERM (a clean shutdown).
+        down_seconds: Seconds to stay down before starting again.
+        timeout: Seconds to wait for the restarted broker to answer.
+
+    Returns:
+        The restarted broker (new pid; ``restarts`` counts the restarts).
+
+    Raises:
+        RuntimeError: no broker is running, or it did not come back.
+    """
+    path = _state_path(state_file)
+    info = status(path)
+    if info is None:
+        raise RuntimeError(f"no Apache Kafka running for state file {path}")
+    if kill:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGKILL)
+        child = broker._CHILDREN.pop(info.pid, None)
+        if child is not None:
+            child.wait(timeout=30)
+        else:
+            deadline = time.monotonic() + 30
+            while broker._pid_alive(info.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+    else:
+        broker._terminate(info.pid, _STOP_TIMEOUT)
+    if down_seconds > 0:
+        time.sleep(down_seconds)
+    _launch(info, timeout)
+    info.restarts += 1
     broker._write_state(path, info)
     return info
 
@@ -574,20 +648,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "verb",
-        choices=["start", "stop", "status", "bootstrap", "jars", "version"],
+        choices=["start", "stop", "restart", "status", "bootstrap", "jars", "version"],
         help="start: resolve jars, format, start, wait until ready; stop: SIGTERM then "
-        "SIGKILL after 30 s; status: is it running; bootstrap: print host:port; jars: "
+        "SIGKILL after 30 s; restart: stop (SIGTERM, or SIGKILL with --kill) and start again "
+        "on the same ports and data; status: is it running; bootstrap: print host:port; jars: "
         "resolve the jars and print their folder; version: the version the jars report",
     )
+    parser.add_argument(
+        "--sasl-user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="start: add a SASL_PLAINTEXT listener (mechanism PLAIN) with this user; repeat "
+        "for more users. Its address is in `status` as sasl_bootstrap",
+    )
+    parser.add_argument("--kill", action="store_true", help="restart: SIGKILL instead of SIGTERM")
     parser.add_argument("--state-file", help="state file (default data/apache-kafka.json)")
     parser.add_argument("--timeout", type=float, default=_READY_TIMEOUT, help="start timeout, s")
     args = parser.parse_args(argv)
     try:
         if args.verb == "start":
-            info = start(args.state_file, timeout=args.timeout)
+            users = {}
+            for item in args.sasl_user:
+                name, sep, password = item.partition(":")
+                if not sep or not name:
+                    raise ConfigError(f"--sasl-user {item!r} must look like NAME:PASSWORD")
+                users[name] = password
+            info = start(args.state_file, timeout=args.timeout, sasl_users=users or None)
+            sasl = f", SASL/PLAIN at {info.sasl_bootstrap}" if info.sasl_bootstrap else ""
             print(
-                f"Apache Kafka {info.version} running at {info.bootstrap} (pid {info.pid}, "
+                f"Apache Kafka {info.version} running at {info.bootstrap}{sasl} (pid {info.pid}, "
                 f"ready in {info.startup_seconds:g} s); data {info.data_dir}; log {info.log_file}"
+            )
+        elif args.verb == "restart":
+            info = restart(args.state_file, kill=args.kill, timeout=args.timeout)
+            print(
+                f"Apache Kafka restarted at {info.bootstrap} (pid {info.pid}, ready in "
+                f"{info.startup_seconds:g} s, restart {info.restarts})"
             )
         elif args.verb == "stop":
             print("Apache Kafka stopped" if stop(args.state_file) else "Apache Kafka not running")

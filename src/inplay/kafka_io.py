@@ -28,6 +28,10 @@ __all__ = [
     "make_admin",
     "read_topic",
     "end_offsets",
+    "BrokerDataLost",
+    "lost_topics_error",
+    "embedded_identity",
+    "unreachable_error",
 ]
 
 BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
@@ -82,7 +86,15 @@ def ensure_broker(state_file: Path | str | None = None) -> str:
 
 
 def unreachable_error(bootstrap: str, exc: Exception) -> ConfigError:
-    """The one-line error for a cluster that cannot be reached (names KAFKA_BOOTSTRAP_SERVERS)."""
+    """The one-line error for a cluster that cannot be reached (names KAFKA_BOOTSTRAP_SERVERS).
+
+    With SASL/PLAIN configured, a refused login is told apart (it names the credentials).
+    """
+    from inplay.kafka_auth import login_error
+
+    refused = login_error(bootstrap)
+    if refused:
+        return ConfigError(f"Kafka authentication failed: {refused}.")
     env = config.env_str(BOOTSTRAP_ENV)
     if env and env == bootstrap:
         where = f"{BOOTSTRAP_ENV}={bootstrap!r}"
@@ -92,6 +104,50 @@ def unreachable_error(bootstrap: str, exc: Exception) -> ConfigError:
         f"Cannot reach a Kafka broker at {where}: {exc}. Start the embedded broker with "
         f"`inplay broker start`, start your cluster, or set {BOOTSTRAP_ENV}=host:port to a "
         "reachable one."
+    )
+
+
+class BrokerDataLost(ConfigError):
+    """Topics this client was using are gone: the broker lost its data or they were deleted."""
+
+
+def embedded_identity(bootstrap: str) -> tuple[int, float] | None:
+    """(pid, start time) of the embedded broker if ``bootstrap`` is it, else None."""
+    info = broker.status()
+    if info is None or info.bootstrap != bootstrap:
+        return None
+    return info.pid, info.started_at
+
+
+def lost_topics_error(
+    bootstrap: str, topics: list[str], restarted_at: float | None = None
+) -> BrokerDataLost:
+    """The error for a broker that lost the topics a client was using.
+
+    The embedded broker (Tansu) keeps everything in memory: when it restarts, every topic,
+    record and committed offset is gone (and a client asking for a topic may get an empty
+    new one). Waiting would hang forever, so clients that notice stop with this error, which
+    says what happened and what to do.
+
+    Args:
+        bootstrap: The cluster the client uses.
+        topics: The topics that no longer exist (may be empty when the restart was seen).
+        restarted_at: When the embedded broker restarted under the client (epoch seconds), if
+            that is how the loss was noticed.
+    """
+    names = ", ".join(repr(t) for t in topics)
+    if restarted_at is not None:
+        when = time.strftime("%H:%M:%S", time.localtime(restarted_at))
+        return BrokerDataLost(
+            f"the embedded broker at {bootstrap} was restarted at {when}: it keeps everything "
+            "in memory, so its topics, events and committed offsets are gone. Run `inplay "
+            "topics create`, then replay the matches again (or use a persistent Kafka: "
+            "KAFKA_BOOTSTRAP_SERVERS)."
+        )
+    return BrokerDataLost(
+        f"topic(s) {names} vanished from {bootstrap} while in use: they were deleted or the "
+        "broker lost its data (an in-memory broker that restarted?). Recreate them with "
+        "`inplay topics create` and replay the matches again."
     )
 
 
@@ -166,6 +222,9 @@ def make_consumer(
         **_supported(KafkaConsumer, defaults),
         "enable_auto_commit": False,
         "group_id": group_id,
+        # Reading never creates a topic: a topic that vanished (a restarted in-memory broker)
+        # must be noticed, not silently replaced by an empty one-partition copy.
+        "allow_auto_create_topics": False,
         **overrides,
     }
     consumer = _build(KafkaConsumer, bootstrap, settings)

@@ -119,6 +119,10 @@ class ConsumerClient(ABC):
     def partitions_for(self, topic: str) -> list[int]:
         """The partition numbers of ``topic`` (empty if it does not exist)."""
 
+    def topic_exists(self, topic: str) -> bool:
+        """Whether ``topic`` exists now, asking the cluster (not a cached answer)."""
+        return bool(self.partitions_for(topic))
+
     @abstractmethod
     def close(self) -> None:
         """Leave the group (if any) and release the client. Does not commit."""

@@ -236,6 +236,21 @@ class KafkaPythonConsumer(ConsumerClient):
         """The partition numbers of ``topic`` (empty if it does not exist)."""
         return sorted(self._consumer.partitions_for_topic(topic) or ())
 
+    def topic_exists(self, topic: str) -> bool:
+        """Whether ``topic`` exists now, asked with a fresh metadata request.
+
+        Not ``KafkaConsumer.topics()``: while the broker is down that answers from a stale or
+        empty cache instead of failing.
+
+        Raises:
+            inplay.config.ConfigError: the cluster cannot be reached.
+        """
+        admin = kafka_io.make_admin(self.bootstrap, bootstrap_timeout_ms=3000)
+        try:
+            return topic in admin.list_topics()
+        finally:
+            admin.close()
+
     def close(self) -> None:
         """Leave the group (if any) and release the client. Does not commit."""
         with contextlib.suppress(Exception):
