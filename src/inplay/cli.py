@@ -1,7 +1,9 @@
 """The ``inplay`` command: every pipeline stage as a subcommand.
 
-Run ``inplay --help`` or ``inplay <command> --help``. Errors in settings or data print one
-line that names the setting and what to do, and exit with status 2.
+Run ``inplay --help`` or ``inplay <command> --help``. A bad setting or data file (unreachable
+broker, missing topic, missing or corrupt model, unreadable data) prints one line,
+``error: inplay <command>: ...``, that names the setting and what to do, and exits with
+status 2 (1 for an unexpected error); ``--debug`` or ``INPLAY_DEBUG=1`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import os
 import sys
 import time
+import traceback
+from pathlib import Path
 
 from inplay import __version__, config
 
@@ -26,8 +30,19 @@ A typical session (embedded broker, data from INPLAY_DATA_DIR):
 
 Settings come from the environment: INPLAY_DATA_DIR (StatsBomb open-data folder),
 KAFKA_BOOTSTRAP_SERVERS (use this cluster instead of the embedded broker), KAFKA_* producer
-and consumer settings (see README). Data: StatsBomb Open Data.
+and consumer settings (see README), KAFKA_BOOTSTRAP_TIMEOUT_MS (how long to try to reach the
+cluster, default 10000). A bad setting prints one line naming it; add --debug (or set
+INPLAY_DEBUG=1) for the traceback. Data: StatsBomb Open Data.
 """
+
+
+# The scorer's topics: flag, default, what it is. Each must exist before `inplay score` starts.
+SCORE_TOPIC_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("--events-topic", config.TOPIC_EVENTS, "topic of the live events to score"),
+    ("--requests-topic", config.TOPIC_REQUESTS, "topic for the prediction requests"),
+    ("--results-topic", config.TOPIC_RESULTS, "topic for the predictions"),
+    ("--monitoring-topic", config.TOPIC_MONITORING, "topic for statistics and quarantine"),
+)
 
 
 def _add_broker_arg(p: argparse.ArgumentParser) -> None:
@@ -55,6 +70,9 @@ def _add_selection(p: argparse.ArgumentParser, n_default: int = 0) -> None:
     )
 
 
+_DEBUG_HELP = "on an error, print the traceback too (same as INPLAY_DEBUG=1)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``inplay``."""
     parser = argparse.ArgumentParser(
@@ -64,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"inplay {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -73,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("topics", help="create or describe the six pipeline topics")
     p.add_argument("action", choices=["create", "describe"])
+    p.add_argument(
+        "--topic",
+        dest="topic_names",
+        action="append",
+        metavar="NAME",
+        help="also create or describe this topic, besides the six pipeline topics (repeatable)",
+    )
     _add_broker_arg(p)
     p.set_defaults(func=cmd_topics)
 
@@ -174,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="stop after N seconds without messages (default: run until Ctrl-C / SIGTERM)",
     )
+    for flag, default, what in SCORE_TOPIC_FLAGS:
+        p.add_argument(flag, default=default, metavar="TOPIC", help=f"{what} (default {default})")
     _add_broker_arg(p)
     p.set_defaults(func=cmd_score)
 
@@ -187,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", type=float, default=2.0, help="seconds between tables")
     p.add_argument("--duration", type=float, help="stop after N seconds (default: Ctrl-C)")
     p.add_argument("--new-only", action="store_true", help="ignore statistics already published")
+    p.add_argument(
+        "--topic",
+        default=config.TOPIC_MONITORING,
+        help=f"monitoring topic to read (default {config.TOPIC_MONITORING})",
+    )
     _add_broker_arg(p)
     p.set_defaults(func=cmd_monitor)
 
@@ -207,7 +240,113 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="comma separated notebook names (default: all, in order)")
     p.add_argument("--out", help="reports folder (default reports/)")
     p.set_defaults(func=cmd_reports)
+
+    for p in sub.choices.values():  # `inplay COMMAND --debug` works as well as `inplay --debug`
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     return parser
+
+
+# -- checks made before a command starts work ---------------------------------------------
+
+
+def _cluster(args: argparse.Namespace) -> tuple[str, str]:
+    """The bootstrap servers a command uses, and how to name them (with their setting)."""
+    from inplay import kafka_io
+
+    if getattr(args, "kafka_broker", None):
+        return args.kafka_broker, f"{args.kafka_broker} (--kafka-broker)"
+    env = config.env_str(kafka_io.BOOTSTRAP_ENV)
+    if env:
+        return env, f"{env} ({kafka_io.BOOTSTRAP_ENV})"
+    bootstrap = kafka_io.bootstrap_servers()  # ConfigError when no broker is configured
+    return bootstrap, f"the embedded broker at {bootstrap}"
+
+
+def _name_broker_flag(args: argparse.Namespace, exc: config.ConfigError) -> config.ConfigError:
+    """``exc`` (about reaching the cluster) naming --kafka-broker when that flag chose it."""
+    if getattr(args, "kafka_broker", None) and "--kafka-broker" not in str(exc):
+        return config.ConfigError(f"--kafka-broker {args.kafka_broker}: {exc}")
+    return exc
+
+
+def _require_topics(args: argparse.Namespace, topics: dict[str, str]) -> str:
+    """Check that the topics exist (setting -> name) before consuming or producing.
+
+    A consumer waits silently forever for a missing topic, and a broker that auto-creates
+    topics makes them with its own partition count; so this fails first, with one line.
+
+    Returns:
+        The bootstrap servers.
+    """
+    from inplay.topics import missing_topics, missing_topics_error
+
+    bootstrap, where = _cluster(args)
+    try:
+        missing = missing_topics(bootstrap, topics.values())
+    except config.ConfigError as exc:
+        raise _name_broker_flag(args, exc) from None
+    hint = "inplay topics create"
+    if getattr(args, "kafka_broker", None):
+        hint += f" --kafka-broker {args.kafka_broker}"
+    error = missing_topics_error(topics, missing, where, hint)
+    if error is not None:
+        raise error
+    return bootstrap
+
+
+def _load_model(value: str | None):
+    """Load the scorer's model up front: a missing or corrupt one is one line naming --model."""
+    from inplay.pipeline import load_scoring_model
+
+    setting = f"--model {value}" if value else "no --model given (so the selected model)"
+    try:
+        return load_scoring_model(value)
+    except config.ConfigError as exc:
+        message = str(exc).rstrip(".")
+        hint = "" if "inplay fit" in message else " Run `inplay fit` to train and save one."
+        raise config.ConfigError(f"{setting}: {message}.{hint}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to unpickle means a bad file
+        raise config.ConfigError(
+            f"{setting}: cannot load it ({type(exc).__name__}: {exc}), so it is not a model "
+            "saved by inplay: run `inplay fit` to train and save one, or pass --model a model "
+            f"name or folder under {config.MODELS_DIR}."
+        ) from exc
+
+
+def _check_data_folder(flag: str, value: str) -> None:
+    """A StatsBomb folder given by a flag exists and has competitions.json (names the flag)."""
+    root = Path(value).expanduser()
+    reason = (
+        "folder does not exist"
+        if not root.is_dir()
+        else "no competitions.json"
+        if not (root / "competitions.json").is_file()
+        else None
+    )
+    if reason:
+        raise config.ConfigError(
+            f"{flag} {value}: no StatsBomb open data there ({reason}); pass the data/ folder of "
+            "a clone of https://github.com/statsbomb/open-data (competitions.json, matches/, "
+            "events/), or fetch one with `inplay data download --dest FOLDER`."
+        )
+
+
+def _check_snapshots() -> None:
+    """The snapshot table ``inplay fit``/``evaluate`` read, if present, is readable parquet."""
+    from inplay.dataset import MINUTE_FILE
+
+    path = config.PROCESSED_DIR / MINUTE_FILE
+    if not path.is_file():
+        return  # load_snapshots says to run `inplay dataset`
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception as exc:  # noqa: BLE001 - any failure means an unreadable file
+        raise config.ConfigError(
+            f"{path} is not a readable parquet file ({type(exc).__name__}: {exc}): rebuild it "
+            "with `inplay dataset` (INPLAY_OUTPUT_DIR sets the folder it goes to)."
+        ) from exc
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -244,14 +383,21 @@ def cmd_topics(args: argparse.Namespace) -> int:
     """``inplay topics create|describe``."""
     from inplay import topics
 
+    names = list(dict.fromkeys([*config.TOPICS, *(args.topic_names or [])]))
+    try:
+        if args.action == "create":
+            outcome = topics.create_topics(args.kafka_broker, names)
+        else:
+            rows = topics.describe_topics(args.kafka_broker, names)
+    except config.ConfigError as exc:
+        raise _name_broker_flag(args, exc) from None
     if args.action == "create":
-        outcome = topics.create_topics(args.kafka_broker)
         for name, what in outcome.items():
             print(f"{name:36s} {what}")
         if all(v.startswith("exists") for v in outcome.values()):
             print("all topics already existed: nothing changed")
     else:
-        print(topics.format_table(topics.describe_topics(args.kafka_broker)))
+        print(topics.format_table(rows))
     return 0
 
 
@@ -296,6 +442,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
             "or --demo"
         )
     matches = select_matches(data, args.competition, args.season, match_ids, args.n_matches)
+    # Settings first (no network), then the cluster and the topic.
+    from inplay.clients import client_name
+
+    config.producer_settings()
+    client_name()
+    _require_topics(args, {"--topic": args.topic})
     stats = replay(
         data,
         matches,
@@ -338,15 +490,23 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     """``inplay dataset``."""
     from inplay.pipeline import build_dataset
 
-    info = build_dataset(
-        args.competition,
-        args.season,
-        args.match_ids,
-        args.n_matches,
-        per_event=not args.no_events,
-        out_dir=args.out,
-        workers=args.workers,
-    )
+    try:
+        info = build_dataset(
+            args.competition,
+            args.season,
+            args.match_ids,
+            args.n_matches,
+            per_event=not args.no_events,
+            out_dir=args.out,
+            workers=args.workers,
+        )
+    except ValueError as exc:
+        if not str(exc).startswith("no snapshots built"):
+            raise
+        raise config.ConfigError(
+            f"{exc}. List the bad files with `inplay data validate` and replace them "
+            f"(INPLAY_DATA_DIR={config.statsbomb_dir()}), or select other matches."
+        ) from None
     print(
         f"{info.matches} matches -> {info.minute_rows:,} minute rows, {info.event_rows:,} event "
         f"rows in {info.seconds:.1f} s; results {info.results}"
@@ -369,6 +529,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """``inplay fit``."""
     from inplay.pipeline import fit_models, parse_names
 
+    _check_snapshots()
     result, selected = fit_models(parse_names(args.models), n_splits=args.splits)
     _print_tables(result)
     print(f"\nselected model: {selected} (saved under {config.MODELS_DIR})")
@@ -381,6 +542,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from inplay.evaluate import evaluate
     from inplay.pipeline import parse_names
 
+    _check_snapshots()
     result = evaluate(load_snapshots("minute"), parse_names(args.models), n_splits=args.splits)
     _print_tables(result)
     if args.json_out:
@@ -392,20 +554,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """``inplay backtest``."""
     from inplay.backtest import backtest
+    from inplay.data import DataFileError
 
-    frame = backtest(
-        args.train_data, args.test_data, args.model, out=args.out, workers=args.workers
-    )
+    folders = {"--train-data": args.train_data, "--test-data": args.test_data}
+    for flag, value in folders.items():
+        _check_data_folder(flag, value)
+    try:
+        frame = backtest(
+            args.train_data, args.test_data, args.model, out=args.out, workers=args.workers
+        )
+    except DataFileError as exc:
+        path = Path(str(exc.path)).resolve()
+        flags = [f for f, v in folders.items() if path.is_relative_to(Path(v).resolve())]
+        raise config.ConfigError(
+            f"{' / '.join(flags) or 'data'}: bad data file {exc.path}: {exc.reason}; replace "
+            "it with a good copy (`inplay data validate` with INPLAY_DATA_DIR set to that "
+            "folder lists every bad file)."
+        ) from None
     print(f"wrote {len(frame)} rows ({frame['match_id'].nunique()} matches) to {args.out}")
     return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     """``inplay score``."""
+    from inplay.clients import client_name
     from inplay.pipeline import score_live, score_workers
 
     if args.workers < 1:
         raise config.ConfigError(f"--workers must be at least 1, got {args.workers}")
+    # Before any worker starts: settings (no network), the model, then the cluster and topics.
+    config.consumer_settings()
+    config.producer_settings()
+    client_name(args.client)
+    _load_model(args.model)
+    topics = {flag: getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in SCORE_TOPIC_FLAGS}
+    _require_topics(args, topics)
     if args.workers > 1:
         return score_workers(args.workers, sys.argv[1:])
     stats = score_live(
@@ -416,6 +599,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         group_id=args.group,
         handle_signals=True,
         client=args.client,
+        **{flag[2:].replace("-", "_"): name for flag, name in topics.items()},
     )
     print(stats.summary())
     return 0
@@ -425,8 +609,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     """``inplay monitor``."""
     from inplay.monitor import run_monitor
 
+    _require_topics(args, {"--topic": args.topic})
     state = run_monitor(
         args.kafka_broker,
+        topic=args.topic,
         refresh=args.refresh,
         duration=args.duration,
         from_beginning=not args.new_only,
@@ -458,28 +644,65 @@ def cmd_reports(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``inplay`` command."""
-    from inplay.data import DataFileError
+def _one_line(exc: Exception) -> tuple[str, int]:
+    """The error line (without the ``error: inplay COMMAND:`` prefix) and exit status."""
+    # Only modules already imported can have raised their errors (no pandas import for this).
+    data_mod, kafka_errors = sys.modules.get("inplay.data"), sys.modules.get("kafka.errors")
+    if isinstance(exc, config.ConfigError):
+        message, status = str(exc), 2
+    elif data_mod is not None and isinstance(exc, data_mod.DataFileError):
+        message = (
+            f"bad data file {exc.path}: {exc.reason}; replace it with a good copy "
+            f"(INPLAY_DATA_DIR={config.statsbomb_dir()}; `inplay data validate` lists every "
+            "bad file, `inplay data download` fetches a fresh copy)."
+        )
+        status = 2
+    elif isinstance(exc, KeyError):
+        message, status = str(exc.args[0] if exc.args else exc), 2
+    elif kafka_errors is not None and isinstance(exc, kafka_errors.KafkaError):
+        message = (
+            f"Kafka error: {type(exc).__name__}: {exc}; check the cluster that "
+            "KAFKA_BOOTSTRAP_SERVERS (or --kafka-broker) names, e.g. with `inplay topics describe`."
+        )
+        status = 2
+    elif isinstance(exc, OSError) and exc.filename:
+        message = (
+            f"cannot use {exc.filename}: {exc.strerror or exc}; check the path and its "
+            "permissions (or the setting that names it)."
+        )
+        status = 2
+    else:
+        message = (
+            f"unexpected {type(exc).__name__}: {exc} (rerun with --debug or INPLAY_DEBUG=1 for "
+            "the traceback)"
+        )
+        status = 1
+    return " ".join(message.split()), status
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``inplay`` command.
+
+    Any error becomes one line on stderr, ``error: inplay COMMAND: ...``, with exit status 2 for
+    a bad setting or data file and 1 otherwise; ``--debug`` (or ``INPLAY_DEBUG=1``) also
+    prints the traceback.
+    """
     args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or config.debug()
     try:
         return args.func(args)
-    except config.ConfigError as exc:
-        print(f"inplay {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except DataFileError as exc:
-        print(f"inplay {args.command}: bad data file: {exc}", file=sys.stderr)
-        return 2
-    except KeyError as exc:
-        print(f"inplay {args.command}: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"inplay {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - one line instead of a traceback wall
+        message, status = _one_line(exc)
+        if debug:
+            traceback.print_exc()
+        print(f"error: inplay {args.command}: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

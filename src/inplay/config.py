@@ -41,6 +41,7 @@ __all__ = [
     "security_settings",
     "client_settings",
     "show_progress",
+    "debug",
 ]
 
 
@@ -212,3 +213,11 @@ def show_progress(progress: bool = True) -> bool:
     reports carry results rather than progress-bar frames.
     """
     return bool(progress) and env_str("INPLAY_PROGRESS", "1") not in {"0", "false", "no"}
+
+
+def debug() -> bool:
+    """Whether ``INPLAY_DEBUG`` asks for full tracebacks (``inplay --debug`` sets it).
+
+    Without it, ``inplay`` reports a bad setting or data file as one line.
+    """
+    return env_str("INPLAY_DEBUG", "0").lower() not in {"0", "false", "no", "off"}

@@ -11,8 +11,16 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from inplay import config, kafka_io
+from inplay.config import ConfigError
 
-__all__ = ["create_topics", "describe_topics", "format_table"]
+__all__ = [
+    "create_topics",
+    "describe_topics",
+    "format_table",
+    "missing_topics",
+    "missing_topics_error",
+    "require_topics",
+]
 
 
 def _existing_partitions(admin: Any, names: Sequence[str]) -> dict[str, dict]:
@@ -138,6 +146,80 @@ def describe_topics(
             }
         )
     return rows
+
+
+def missing_topics(bootstrap: str | None, names: Iterable[str]) -> list[str]:
+    """The topics among ``names`` that do not exist on the cluster, in the given order.
+
+    Raises:
+        ConfigError: no broker is configured or it cannot be reached.
+    """
+    admin = kafka_io.make_admin(bootstrap)
+    try:
+        present = set(admin.list_topics())
+    finally:
+        with contextlib.suppress(Exception):
+            admin.close()
+    return [name for name in dict.fromkeys(names) if name not in present]
+
+
+def missing_topics_error(
+    topics: dict[str, str],
+    missing: Iterable[str],
+    where: str,
+    create_hint: str = "inplay topics create",
+) -> ConfigError | None:
+    """The one-line error for topics that do not exist, or None when none is missing.
+
+    Args:
+        topics: Setting that names the topic (e.g. ``"--events-topic"``) -> topic name.
+        missing: The names among ``topics`` that do not exist (see :func:`missing_topics`).
+        where: How to name the cluster in the message, e.g. ``"KAFKA_BOOTSTRAP_SERVERS=..."``.
+        create_hint: The command that creates the pipeline topics on this cluster; topics
+            other than the six pipeline topics are added to it as ``--topic NAME`` (``inplay
+            topics create --topic NAME`` creates both).
+    """
+    gone = set(missing)
+    named = [(setting, name) for setting, name in topics.items() if name in gone]
+    if not named:
+        return None
+    what = ", ".join(f"{name!r} (setting {setting})" for setting, name in named)
+    custom = list(dict.fromkeys(name for _, name in named if name not in config.TOPICS))
+    command = create_hint + "".join(f" --topic {name}" for name in custom)
+    one = len({name for _, name in named}) == 1
+    return ConfigError(
+        f"{'topic' if one else 'topics'} {what} {'does' if one else 'do'} not exist on {where}: "
+        f"create {'it' if one else 'them'} with `{command}`, or name an existing topic."
+    )
+
+
+def require_topics(
+    bootstrap: str | None,
+    topics: dict[str, str],
+    where: str | None = None,
+    create_hint: str = "inplay topics create",
+) -> None:
+    """Fail with one clear line unless every topic exists (rather than wait on it forever).
+
+    A consumer subscribed to a missing topic waits for it without a word, and a broker that
+    auto-creates topics would make one with its own partition count; so commands check first.
+
+    Args:
+        bootstrap: The cluster; :func:`inplay.kafka_io.bootstrap_servers` when None.
+        topics: Setting that names the topic (e.g. ``"--events-topic"``) -> topic name.
+        where: How to name the cluster in the message (default: its address).
+        create_hint: See :func:`missing_topics_error`.
+
+    Raises:
+        ConfigError: a topic does not exist (the message names the topic, its setting and
+            how to create it), or the cluster cannot be reached.
+    """
+    bootstrap = bootstrap or kafka_io.bootstrap_servers()
+    error = missing_topics_error(
+        topics, missing_topics(bootstrap, topics.values()), where or bootstrap, create_hint
+    )
+    if error is not None:
+        raise error
 
 
 def format_table(rows: Sequence[dict]) -> str:
