@@ -362,9 +362,10 @@ def _server_properties(
         )
         sasl = {
             "sasl.enabled.mechanisms": "PLAIN",
+            # A .properties file treats backslashes as escapes: double the JAAS ones.
             "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
                 f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
-            ),
+            ).replace("\\", "\\\\"),
         }
     settings = {
         "process.roles": "broker,controller",

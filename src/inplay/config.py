@@ -114,9 +114,62 @@ PREDICTION_REQUEST_FIELDS: tuple[str, ...] = (
 )
 
 
+SETTINGS_FILE_ENV = "INPLAY_SETTINGS_FILE"
+
+
+def settings_file() -> dict[str, str]:
+    """Settings from the file named by ``INPLAY_SETTINGS_FILE`` (empty when unset).
+
+    One ``NAME=value`` per line (``#`` comments, blank lines and an ``export`` prefix
+    allowed; quotes around a value are removed), e.g. the Kafka credentials::
+
+        KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT
+        KAFKA_SASL_MECHANISM=PLAIN
+        KAFKA_SASL_USERNAME=alice
+        KAFKA_SASL_PASSWORD=...
+
+    Keep secrets there (readable only by you) rather than in notebooks. An environment
+    variable that is set wins over the file.
+
+    Raises:
+        ConfigError: the file cannot be read or a line is not ``NAME=value``.
+    """
+    path = os.environ.get(SETTINGS_FILE_ENV, "").strip()
+    if not path:
+        return {}
+    try:
+        text = Path(path).expanduser().read_text()
+    except OSError as exc:
+        raise ConfigError(
+            f"{SETTINGS_FILE_ENV}={path!r}: cannot read it ({exc.strerror or exc}); point it at "
+            "a readable NAME=value file or unset it."
+        ) from None
+    out: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().replace("_", "").isalnum():
+            raise ConfigError(
+                f"{SETTINGS_FILE_ENV}={path!r}, line {number}: expected NAME=value, got {raw!r}."
+            )
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[name.strip()] = value
+    return out
+
+
 def env_str(name: str, default: str | None = None) -> str | None:
-    """Return an environment setting, with empty strings treated as unset."""
+    """Return a setting: the environment variable, else ``INPLAY_SETTINGS_FILE``, else default.
+
+    Empty strings count as unset.
+    """
     value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        value = settings_file().get(name) if os.environ.get(SETTINGS_FILE_ENV) else None
     if value is None or value.strip() == "":
         return default
     return value.strip()

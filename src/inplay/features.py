@@ -23,6 +23,7 @@ Football rules (see ``../shared/notes/statsbomb-events.md``):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,13 @@ SHOOTOUT_PERIOD = 5
 # The replay appends one synthetic event of this type after a match's last event (see
 # inplay.replay.match_end_event): the match is over, later events for it are errors.
 MATCH_END = "match end"
+
+# Bounds of a plausible event; anything outside is bad input. The real StatsBomb data has
+# indexes 1-4,750, minutes 0-128 and at most 59 minutes into a period.
+MAX_INDEX = 2**31 - 1
+MAX_MINUTE = 200
+MAX_PERIOD_SECONDS = 3 * 3600
+_TIMESTAMP = re.compile(r"(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d{1,9})?)", re.ASCII)
 
 ON_TARGET_OUTCOMES = frozenset({"goal", "saved", "saved to post"})
 RED_CARDS = frozenset({"red card", "second yellow"})
@@ -87,21 +95,32 @@ def parse_timestamp(value: Any) -> float:
     """Seconds since the start of the period from a StatsBomb ``HH:MM:SS.mmm`` timestamp.
 
     Raises:
-        EventError: the value is not such a timestamp.
+        EventError: the value is not such a timestamp, or is more than
+            :data:`MAX_PERIOD_SECONDS` into the period.
     """
     if not isinstance(value, str):
         raise EventError(f"timestamp must be a 'HH:MM:SS.mmm' string, got {type(value).__name__}")
-    parts = value.split(":")
-    if len(parts) != 3:
-        raise EventError(f"timestamp {value!r} is not 'HH:MM:SS.mmm'")
-    try:
-        hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
-    except ValueError:
-        raise EventError(f"timestamp {value!r} is not 'HH:MM:SS.mmm'") from None
+    match = _TIMESTAMP.fullmatch(value)
+    if match is None:
+        raise EventError(f"timestamp is not 'HH:MM:SS.mmm': {_show(value)}")
+    hours, minutes, seconds = int(match[1]), int(match[2]), float(match[3])
     total = hours * 3600 + minutes * 60 + seconds
-    if not math.isfinite(total) or total < 0:
-        raise EventError(f"timestamp {value!r} is out of range")
+    if minutes >= 60 or seconds >= 60 or total > MAX_PERIOD_SECONDS:
+        raise EventError(
+            f"timestamp is out of range (minutes and seconds below 60, at most "
+            f"{MAX_PERIOD_SECONDS // 3600} h): {value!r}"
+        )
     return total
+
+
+def _show(value: Any) -> str:
+    """A bad value for an error message: its type, then its text (shortened).
+
+    Quarantine reasons are counted by the text before their first colon (see
+    :func:`inplay.scoring.reason_category`), so a value goes after one, never before.
+    """
+    text = repr(value)
+    return f"{type(value).__name__}: {text[:60]}{'…' if len(text) > 60 else ''}"
 
 
 def _name(obj: Any, key: str) -> str | None:
@@ -119,7 +138,7 @@ def _name(obj: Any, key: str) -> str | None:
 def _int_field(event: dict, key: str) -> int:
     value = event.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise EventError(f"field '{key}' must be an integer, got {value!r}")
+        raise EventError(f"field '{key}' must be an integer, got {_show(value)}")
     return value
 
 
@@ -179,8 +198,8 @@ class MatchState:
         if team == self.away_team:
             return self._away
         raise EventError(
-            f"team {team!r} is neither the home team {self.home_team!r} "
-            f"nor the away team {self.away_team!r} of match {self.match_id}"
+            f"team is neither the home nor the away team of match {self.match_id}: "
+            f"{_show(team)}, teams {self.home_team!r} v {self.away_team!r}"
         )
 
     def apply(self, event: dict) -> str:
@@ -192,19 +211,25 @@ class MatchState:
             (penalty shoot-out, period 5) or ``"ended"`` (the replay's end-of-match marker).
 
         Raises:
-            EventError: the event lacks a field this class needs or names an unknown team.
-                The state is unchanged.
+            EventError: the event lacks a field this class needs, has one of the wrong type or
+                out of range (``index`` above :data:`MAX_INDEX`, ``minute`` above
+                :data:`MAX_MINUTE`, negative ones), or names an unknown team. The state is
+                unchanged.
         """
         if not isinstance(event, dict):
             raise EventError(f"an event must be a JSON object, got {type(event).__name__}")
         index = _int_field(event, "index")
+        if not 0 <= index <= MAX_INDEX:
+            raise EventError(f"field 'index' {index} is not in 0-{MAX_INDEX}")
         period = _int_field(event, "period")
         if period < 1 or period > SHOOTOUT_PERIOD:
             raise EventError(f"period {period} is not 1-5")
         seconds = parse_timestamp(event.get("timestamp"))
         minute = event.get("minute", int(seconds // 60) + _PERIOD_OFFSET.get(period, 0) // 60)
         if isinstance(minute, bool) or not isinstance(minute, int):
-            raise EventError(f"field 'minute' must be an integer, got {minute!r}")
+            raise EventError(f"field 'minute' must be an integer, got {_show(minute)}")
+        if not 0 <= minute <= MAX_MINUTE:
+            raise EventError(f"field 'minute' {minute} is not in 0-{MAX_MINUTE}")
         type_name = _name(event, "type")
         if type_name is None:
             raise EventError("field 'type.name' is missing")
@@ -221,10 +246,10 @@ class MatchState:
                 raise EventError("a Shot event has no 'shot' object")
             raw_xg = shot.get("statsbomb_xg")
             if isinstance(raw_xg, bool) or not isinstance(raw_xg, int | float):
-                raise EventError(f"shot.statsbomb_xg must be a number, got {raw_xg!r}")
+                raise EventError(f"shot.statsbomb_xg must be a number, got {_show(raw_xg)}")
             xg = float(raw_xg)
             if not math.isfinite(xg) or xg < 0 or xg > 1:
-                raise EventError(f"shot.statsbomb_xg {raw_xg!r} is not in [0, 1]")
+                raise EventError(f"shot.statsbomb_xg is not in [0, 1]: {raw_xg!r}")
             if _name(shot, "outcome") is None:
                 raise EventError("a Shot event has no shot.outcome.name")
         possession_team = None
@@ -234,7 +259,9 @@ class MatchState:
                 self.home_team,
                 self.away_team,
             ):
-                raise EventError(f"possession_team {possession_team!r} is not in this match")
+                raise EventError(
+                    f"possession_team is not a team of this match: {_show(possession_team)}"
+                )
 
         if index in self._seen:
             self.duplicates += 1

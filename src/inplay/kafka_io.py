@@ -100,6 +100,16 @@ def unreachable_error(bootstrap: str, exc: Exception) -> ConfigError:
         where = f"{BOOTSTRAP_ENV}={bootstrap!r}"
     else:
         where = f"{bootstrap!r} ({BOOTSTRAP_ENV} is {'set to ' + repr(env) if env else 'unset'})"
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    if port.isdigit() and _accepts_connections(host or "localhost", int(port)):
+        protocol = config.security_settings().get("security_protocol") or "PLAINTEXT"
+        return ConfigError(
+            f"The Kafka port {where} accepts connections but no Kafka session could be set "
+            f"up with KAFKA_SECURITY_PROTOCOL={protocol}: {exc}. If the listener needs "
+            "authentication or TLS, set KAFKA_SECURITY_PROTOCOL (SASL_PLAINTEXT, SASL_SSL, "
+            "SSL), KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD (or "
+            "INPLAY_SETTINGS_FILE); otherwise check that this is a Kafka port."
+        )
     return ConfigError(
         f"Cannot reach a Kafka broker at {where}: {exc}. Start the embedded broker with "
         f"`inplay broker start`, start your cluster, or set {BOOTSTRAP_ENV}=host:port to a "
@@ -149,6 +159,16 @@ def lost_topics_error(
         "broker lost its data (an in-memory broker that restarted?). Recreate them with "
         "`inplay topics create` and replay the matches again."
     )
+
+
+def _accepts_connections(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
 
 
 def _supported(cls: type, settings: dict[str, Any]) -> dict[str, Any]:

@@ -99,6 +99,8 @@ class ScoreStats:
     quarantined: int = 0
     rebuilt: int = 0
     rebalances: int = 0
+    commit_failures: int = 0
+    publish_retries: int = 0
     reasons: Counter = field(default_factory=Counter)
     # The latest LATENCY_WINDOW values only: a long-running worker must not grow per event.
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
@@ -119,6 +121,8 @@ class ScoreStats:
             "quarantined": self.quarantined,
             "rebuilt": self.rebuilt,
             "rebalances": self.rebalances,
+            "commit_failures": self.commit_failures,
+            "publish_retries": self.publish_retries,
             "reasons": dict(self.reasons),
             "matches": len(self.matches),
             "seconds": round(self.seconds, 3),
@@ -223,6 +227,13 @@ class Scorer:
         return self.monitoring_topic, key, orjson.dumps(message)
 
     def _parse(self, record) -> tuple[MatchState, dict]:
+        """Decode one record and find (or start) its match's state.
+
+        Raises:
+            EventError: not a JSON object; ``match_id`` not a positive 64-bit integer; the
+                match already ended; ``home_team``/``away_team`` missing, empty, equal, or not
+                those the match started with.
+        """
         try:
             event = orjson.loads(record.value)
         except (orjson.JSONDecodeError, TypeError) as exc:
@@ -231,21 +242,31 @@ class Scorer:
             raise EventError(f"not a JSON object: {type(event).__name__}")
         match_id = event.get("match_id")
         if isinstance(match_id, bool) or not isinstance(match_id, int):
-            raise EventError(f"field 'match_id' must be an integer, got {match_id!r}")
+            shown = repr(match_id)[:60]
+            raise EventError(
+                f"field 'match_id' must be an integer, got {type(match_id).__name__}: {shown}"
+            )
+        if not 0 < match_id < 2**63:  # StatsBomb ids are positive; int64 for every reader
+            raise EventError(f"field 'match_id' {match_id} is not a positive 64-bit integer")
         if match_id in self.ended_matches:
-            raise EventError(f"match {match_id} already ended (event index {event.get('index')})")
+            index = event.get("index")
+            if isinstance(index, bool) or not isinstance(index, int):
+                index = "not an integer"  # the reason's category must stay a bounded key
+            raise EventError(f"match {match_id} already ended (event index {index})")
         home, away = event.get("home_team"), event.get("away_team")
         state = self.states.get(match_id)
-        if not isinstance(home, str) or not isinstance(away, str):
+        if not (isinstance(home, str) and isinstance(away, str) and home.strip() and away.strip()):
             if state is None:
                 raise EventError(f"unknown match {match_id}: no 'home_team'/'away_team' given")
             raise EventError("fields 'home_team' and 'away_team' must be team names")
+        if home == away:
+            raise EventError(f"home_team and away_team are the same team in match {match_id}")
         if state is None:
             state = MatchState(match_id, home, away)
         elif (state.home_team, state.away_team) != (home, away):
             raise EventError(
-                f"match {match_id} was {state.home_team} v {state.away_team}, "
-                f"this event says {home} v {away}"
+                f"match {match_id} changed teams: it was {state.home_team!r} v "
+                f"{state.away_team!r}, this event says {home[:60]!r} v {away[:60]!r}"
             )
         return state, event
 
@@ -265,6 +286,11 @@ class Scorer:
         self, records: list, received_at: float | None = None
     ) -> list[tuple[str, bytes, bytes]]:
         """Apply a batch of records and return the messages to publish (topic, key, value).
+
+        Never raises for bad input: a record that cannot be applied is quarantined. The
+        published probabilities are rounded to 6 decimals with ``p_away`` taking the rounding
+        remainder, so the three sum to 1. ``latency_ms`` is None unless ``sent_at`` is a
+        plausible send time (positive, finite, at most a minute ahead of this clock).
 
         Args:
             records: consumer records of the events topic.
@@ -305,17 +331,20 @@ class Scorer:
         )
         probs = np.asarray(self.model.predict_proba(frame), dtype=float)
         now = time.time()
-        for (features, event, key), (p_home, p_draw, p_away) in zip(pending, probs, strict=True):
+        for (features, event, key), row in zip(pending, probs, strict=True):
             sent_at = event.get("sent_at")
-            latency = (
-                round((now - sent_at) * 1000.0, 3)
-                if isinstance(sent_at, int | float) and not isinstance(sent_at, bool)
-                else None
-            )
+            latency = None
+            if isinstance(sent_at, int | float) and not isinstance(sent_at, bool) and sent_at > 0:
+                since_sent = (now - sent_at) * 1000.0
+                if np.isfinite(since_sent) and since_sent > -60_000.0:  # clock skew allowance
+                    latency = round(since_sent, 3)
             if latency is not None:
                 self.stats.latencies_ms.append(latency)
             processing = round((now - received_at) * 1000.0, 3)
             self.stats.processing_ms.append(processing)
+            # Rounded, with p_away taking the rounding remainder: the three sum to 1.
+            p_home, p_draw = round(float(row[0]), 6), round(float(row[1]), 6)
+            p_away = max(0.0, round(1.0 - p_home - p_draw, 6))
             request = dict(features)
             request["home_team"] = event["home_team"]
             request["away_team"] = event["away_team"]
@@ -335,9 +364,9 @@ class Scorer:
                 "away_red_cards": features["away_red_cards"],
                 "home_xg": features["home_xg"],
                 "away_xg": features["away_xg"],
-                "p_home": round(float(p_home), 6),
-                "p_draw": round(float(p_draw), 6),
-                "p_away": round(float(p_away), 6),
+                "p_home": p_home,
+                "p_draw": p_draw,
+                "p_away": p_away,
                 "model_version": self.model_version,
                 "latency_ms": latency,
                 "processing_ms": processing,
@@ -460,9 +489,13 @@ class Scorer:
         last_message = time.monotonic()
         last_stats = time.monotonic()
         self._interval_mark = (last_stats, self.stats.consumed)
+        started_at = time.time()
+        self._topic_seen = False
+        self._embedded: tuple[int, float] | None = None
         bar = tqdm(desc="score", unit="ev", disable=not config.show_progress(progress))
         try:
             consumer.subscribe([self.events_topic], self._on_assign, self._on_revoke)
+            self._check_topics(consumer, started_at)  # notes which embedded broker this is
             while not self._stop.is_set():
                 limit = max_records
                 if max_events is not None:
@@ -478,14 +511,21 @@ class Scorer:
                     last_message = time.monotonic()
                     if first_batch is None:
                         first_batch = time.perf_counter()
-                    for topic, key, value in self.process(records, polled_at):
-                        producer.send(topic, key, value)
-                    producer.flush()
+                    messages = self.process(records, polled_at)
+                    if not self._publish(producer, consumer, messages, started_at):
+                        break  # stopped before the batch was acknowledged: commit nothing
                     # Commit exactly what was handled, now that its predictions are acknowledged.
-                    consumer.commit(next_offsets(records))
+                    try:
+                        consumer.commit(next_offsets(records))
+                    except Exception as exc:  # noqa: BLE001 - at-least-once: re-read, not lost
+                        # A broker restart or a rebalance: the batch will be read again by
+                        # whoever owns the partition next (duplicates, identifiable by key).
+                        self.stats.commit_failures += 1
+                        log.warning("commit failed (the batch will be re-read): %s", exc)
                     self.stats.active_seconds = time.perf_counter() - first_batch
                     bar.update(len(records))
                 if time.monotonic() - last_stats >= self.stats_interval:
+                    self._check_topics(consumer, started_at)
                     self.stats.seconds = time.perf_counter() - start
                     producer.send(self.monitoring_topic, b"stats", self.stats_message(self._lag()))
                     last_stats = time.monotonic()
@@ -498,6 +538,77 @@ class Scorer:
             producer.close()
             self.assigned = []
         return self.stats
+
+    def _publish(self, producer, consumer, messages, started_at: float) -> bool:
+        """Send a batch's messages until the broker acknowledges all of them.
+
+        A broker that is down or restarting makes a flush fail; the whole batch is then sent
+        again (the idempotent producer and the (match_id, event index) key make any second copy
+        harmless) with a growing pause, until it is acknowledged or the worker is stopped.
+
+        Returns:
+            True once acknowledged; False if the worker was stopped first.
+
+        Raises:
+            BrokerDataLost: the topics vanished (a restarted in-memory broker).
+        """
+        from inplay.clients.base import DeliveryError
+
+        pause = 0.5
+        while True:
+            try:
+                for topic, key, value in messages:
+                    producer.send(topic, key, value)
+                producer.flush()
+                return True
+            except DeliveryError as exc:
+                self.stats.publish_retries += 1
+                self._check_topics(consumer, started_at, also_outputs=True)
+                log.warning("publishing failed, retrying in %.1f s: %s", pause, exc)
+                if self._stop.wait(pause):
+                    return False
+                pause = min(pause * 2, 10.0)
+
+    def _check_topics(self, consumer, started_at: float, also_outputs: bool = False) -> None:
+        """Stop with a clear error when the broker lost the topics in use.
+
+        Two signs: the embedded broker (in memory) was restarted since this worker first saw
+        it, or the events topic (or, with ``also_outputs``, an output topic) existed earlier in
+        this run and no longer does.
+
+        Raises:
+            BrokerDataLost: either sign.
+        """
+        from inplay.kafka_io import bootstrap_servers, embedded_identity, lost_topics_error
+
+        bootstrap = self.bootstrap or bootstrap_servers()
+        identity = embedded_identity(bootstrap)
+        if identity is not None:
+            if self._embedded is None:
+                self._embedded = identity
+            elif identity != self._embedded:
+                raise lost_topics_error(bootstrap, [], restarted_at=identity[1])
+        names = [self.events_topic]
+        if also_outputs:
+            names += [self.results_topic, self.requests_topic, self.monitoring_topic]
+        try:
+            missing = [t for t in names if not consumer.topic_exists(t)]
+        except Exception as exc:  # noqa: BLE001 - broker down: the client retries by itself
+            log.debug("topic check failed: %s", exc)
+            return
+        if not missing:
+            self._topic_seen = True
+            return
+        if self._topic_seen or also_outputs:
+            if self._embedded is not None:
+                # A restarting embedded broker answers before it writes its state file.
+                deadline = time.monotonic() + 3.0
+                while time.monotonic() < deadline:
+                    identity = embedded_identity(bootstrap)
+                    if identity is not None and identity != self._embedded:
+                        raise lost_topics_error(bootstrap, missing, restarted_at=identity[1])
+                    time.sleep(0.2)
+            raise lost_topics_error(bootstrap, missing)
 
     def _lag(self) -> dict[str, int]:
         """Consumer lag per assigned partition (end offset - position), keyed by partition.
