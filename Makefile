@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help env demo demo-small dashboard test test-fast test-apache lint format reports \
+.PHONY: help env demo demo-small dashboard test test-fast test-apache reliability lint format reports \
         broker-start broker-stop broker-status monitor kafka-up kafka-down kafka-jvm-start \
         kafka-jvm-stop kafka-jvm-status data-download clean
 
@@ -47,6 +47,11 @@ monitor: $(STAMP) ## Live table of the scoring workers (throughput, latency, lag
 
 test: $(STAMP) ## Run the whole test suite (starts its own embedded broker, or uses KAFKA_BOOTSTRAP_SERVERS)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+reliability: $(STAMP) ## Fault injection, fuzz and SASL tests (own Apache Kafka on the JVM), then docs/RELIABILITY.md
+	$(BIN)/python -m inplay.apache_kafka jars
+	$(BIN)/pytest tests/test_faults.py tests/test_fuzz.py tests/test_security.py
+	$(BIN)/python -m inplay.reliability --out docs/RELIABILITY.md
 
 test-fast: $(STAMP) ## Only the tests that need neither Kafka, real data nor notebooks
 	$(BIN)/pytest -m "not kafka and not shared_data and not notebooks"

@@ -224,6 +224,7 @@ def count_events(bootstrap: str, topic: str) -> tuple[int, int]:
 # -- a scoring worker killed 20 times -----------------------------------------------------------
 
 
+@pytest.mark.jvm
 def test_worker_sigkill_20_times_loses_nothing(apache, league, model, expected, tmp_path):
     """SIGKILL the worker at random moments of a 50-match replay, 20 times, restarting it."""
     from inplay import topics
@@ -305,6 +306,7 @@ def test_worker_sigkill_20_times_loses_nothing(apache, league, model, expected, 
 # -- the broker restarted under a running replay ------------------------------------------------
 
 
+@pytest.mark.jvm
 def test_broker_restarts_lose_nothing(apache, league, model, expected):
     """Restart Apache Kafka 3 times during a replay (SIGTERM, SIGTERM, SIGKILL)."""
     from inplay import apache_kafka, topics

@@ -141,6 +141,7 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
 
 @pytest.mark.kafka
 @pytest.mark.security
+@pytest.mark.jvm
 def test_sasl_plain_login_right_and_wrong(sasl_kafka, tmp_path, monkeypatch):
     """Right credentials (from a settings file) work end to end; wrong ones say so in a line."""
     bootstrap = sasl_kafka.sasl_bootstrap

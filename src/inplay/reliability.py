@@ -1,6 +1,6 @@
 """Figures from reliability runs (fault injection, bad input, load, security), in one format.
 
-Each scenario run records one JSON file, ``<scenario>.json``, in :func:`figures_dir`
+Each scenario run records one JSON file, ``<scenario>--<client>.json``, in :func:`figures_dir`
 (``INPLAY_RELIABILITY_DIR``, default ``data/reliability``). :func:`render_markdown` turns the
 recorded runs into the table of ``docs/RELIABILITY.md``
 (``python -m inplay.reliability [--out docs/RELIABILITY.md]``).
@@ -60,7 +60,7 @@ def record(
     notes: str = "",
     directory: Path | None = None,
 ) -> Path:
-    """Write one scenario's figures to ``<directory>/<scenario>.json`` (replacing older runs).
+    """Write one run's figures to ``<directory>/<scenario>--<client>.json`` (replacing older ones).
 
     Args:
         scenario: Short identifier, e.g. ``worker-sigkill``.
@@ -91,7 +91,7 @@ def record(
         "recorded_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
     }
-    path = out / f"{scenario}.json"
+    path = out / f"{scenario}--{body['client']}.json"
     path.write_text(json.dumps(body, indent=2, default=str) + "\n")
     return path
 
@@ -124,8 +124,28 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_markdown(runs: list[dict[str, Any]]) -> str:
-    """The figures table (one row per scenario) and each scenario's extra figures and notes."""
+HEADER = """\
+# Reliability and security: figures
+
+Each row is the last recorded run of a scenario with one Kafka client. The tests that produce
+them are `tests/test_faults.py` (worker SIGKILL, broker restarts, the embedded broker's memory
+loss), `tests/test_fuzz.py` (bad input), `tests/test_security.py` (SASL/PLAIN) and the soak
+benchmark `benchmarks/soak.py`. Reproduce with `make reliability` (tests) and
+`.venv/bin/python benchmarks/soak.py` (10 minutes); this page is
+`python -m inplay.reliability --out docs/RELIABILITY.md`.
+
+Columns: trials (faults injected, or runs), events sent, predictions (distinct
+(match_id, event index)), lost (events without a prediction, or missing from the topic),
+duplicates (extra prediction copies from re-processing; consumers drop them by key),
+quarantined (bad messages sent to `ml-pipeline-monitoring` with their reason), recovery_s (worst
+seconds from the fault to the next prediction), p99 latency (event sent -> prediction published,
+backlog after a fault included).
+
+"""
+
+
+def render_markdown(runs: list[dict[str, Any]], details: bool = True) -> str:
+    """The figures table (one row per scenario and client), then each run's extra figures."""
     head = ["scenario", "broker / client", "result", *STANDARD_FIGURES]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in runs:
@@ -137,8 +157,9 @@ def render_markdown(runs: list[dict[str, Any]]) -> str:
             *(_cell(figs.get(name)) for name in STANDARD_FIGURES),
         ]
         lines.append("| " + " | ".join(row) + " |")
-    for run in runs:
-        lines += ["", f"### `{run['scenario']}`: {run.get('title', '')}", ""]
+    for run in runs if details else []:
+        who = f"{run.get('broker', '?')}, client {run.get('client', '?')}"
+        lines += ["", f"### `{run['scenario']}` ({who}): {run.get('title', '')}", ""]
         lines.append(f"Recorded {run.get('recorded_at', '?')} on {run.get('machine', '?')}.")
         extra = {k: v for k, v in run.get("figures", {}).items() if k not in STANDARD_FIGURES}
         if extra:
@@ -157,15 +178,19 @@ def main(argv: list[str] | None = None) -> int:
         "Markdown table.",
     )
     parser.add_argument("--dir", type=Path, help="folder of recorded runs (default: figures_dir)")
-    parser.add_argument("--out", type=Path, help="write the table to this file instead of stdout")
+    parser.add_argument("--out", type=Path, help="write the page to this file instead of stdout")
+    parser.add_argument(
+        "--summary", action="store_true", help="only the table (no per-run details and notes)"
+    )
     args = parser.parse_args(argv)
     runs = load_all(args.dir)
     if not runs:
         print(f"error: no recorded runs in {args.dir or figures_dir()}", file=sys.stderr)
         return 1
-    text = render_markdown(runs)
+    text = render_markdown(runs, details=not args.summary)
     if args.out:
-        args.out.write_text(text)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(HEADER + text)
         print(f"{args.out}: {len(runs)} scenarios")
     else:
         print(text, end="")
