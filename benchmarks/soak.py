@@ -217,7 +217,7 @@ def _scorer(bootstrap: str, client: str, topics: dict, group: str, model: str, q
                 states=len(scorer.states),
                 ended_matches=len(scorer.ended_matches),
                 partition_of=len(scorer.partition_of),
-                stats_matches=len(scorer.stats.matches),
+                stats_matches=scorer.stats.matches,
                 latencies=len(scorer.stats.latencies_ms),
             )
 

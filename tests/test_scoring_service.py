@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from fixtures_statsbomb import long_match, make_event, make_match, write_open_data
 
-from inplay import kafka_io
+from inplay import kafka_io, scoring
 from inplay.clients import Record, make_producer_client
 from inplay.data import StatsBombData
 from inplay.features import minute_snapshots
@@ -220,6 +220,23 @@ def test_match_end_evicts_state_and_later_events_are_quarantined():
     assert s.stats.consumed == (
         s.stats.scored + s.stats.ignored + s.stats.quarantined + s.stats.duplicates + s.stats.ended
     )
+
+
+def test_ended_matches_leave_nothing_behind_but_a_bounded_memory(monkeypatch):
+    """A long-running worker does not grow per match: ended ids are capped, nothing else stays."""
+    monkeypatch.setattr(scoring, "ENDED_MEMORY", 5)
+    s = scorer()
+    for match_id in range(1, 13):
+        evs = [make_event(i, "Pass", "Home", minute=i) for i in range(1, 3)]
+        end = {**make_event(3, "Match End", "Home", minute=2), "inplay_synthetic": True}
+        s.process(records(match_id, evs + [end]))
+    assert s.states == {} and s.partition_of == {}
+    assert list(s.ended_matches) == [8, 9, 10, 11, 12]
+    assert s.stats.matches == 12 and s.stats.ended == 12
+    s.process(records(99, [make_event(1, "Pass", "Home")]))  # one live match, then revoked
+    assert set(s.partition_of) == {99}
+    s._forget([("ev", 0)])
+    assert s.states == {} and s.partition_of == {} and s.ended_matches == {}
 
 
 def test_stats_message_has_interval_throughput_and_lag():

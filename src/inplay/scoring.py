@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 
 #: Latency percentiles are computed over this many most recent predictions.
 LATENCY_WINDOW = 50_000
+#: How many ended matches a worker remembers (later events of those are quarantined).
+ENDED_MEMORY = 10_000
 
 
 def percentiles(
@@ -107,7 +109,7 @@ class ScoreStats:
     processing_ms: deque = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     seconds: float = 0.0
     active_seconds: float = 0.0
-    matches: set[int] = field(default_factory=set)
+    matches: int = 0  # matches taken up (again after a rebalance); a count, not a set
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe summary (latency percentiles, not every latency)."""
@@ -124,7 +126,7 @@ class ScoreStats:
             "commit_failures": self.commit_failures,
             "publish_retries": self.publish_retries,
             "reasons": dict(self.reasons),
-            "matches": len(self.matches),
+            "matches": self.matches,
             "seconds": round(self.seconds, 3),
             "active_seconds": round(self.active_seconds, 3),
             "events_per_second": (
@@ -199,7 +201,9 @@ class Scorer:
         self.rebuild_timeout = rebuild_timeout
         self.worker_id = f"{socket.gethostname()}-{id(self):x}"
         self.states: dict[int, MatchState] = {}
-        self.ended_matches: set[int] = set()
+        # Ended matches (-> their partition), the latest ENDED_MEMORY only: a service running
+        # for months must not grow per match.
+        self.ended_matches: dict[int, tuple[str, int]] = {}
         self.partition_of: dict[int, tuple[str, int]] = {}
         self.assigned: list[tuple[str, int]] = []
         self.stats = ScoreStats()
@@ -274,12 +278,18 @@ class Scorer:
         """Parse and apply one record; returns (status, state, event). Raises EventError."""
         state, event = self._parse(record)
         status = state.apply(event)
-        self.partition_of[state.match_id] = (record.topic, record.partition)
+        tp = (record.topic, record.partition)
         if status == "ended":
             self.states.pop(state.match_id, None)
-            self.ended_matches.add(state.match_id)
+            self.partition_of.pop(state.match_id, None)
+            self.ended_matches[state.match_id] = tp
+            while len(self.ended_matches) > ENDED_MEMORY:
+                self.ended_matches.pop(next(iter(self.ended_matches)))
         else:
-            self.states.setdefault(state.match_id, state)
+            if state.match_id not in self.states:
+                self.stats.matches += 1
+                self.states[state.match_id] = state
+            self.partition_of[state.match_id] = tp
         return status, state, event
 
     def process(
@@ -306,7 +316,6 @@ class Scorer:
             except EventError as exc:
                 out.append(self._quarantine(record, str(exc)))
                 continue
-            self.stats.matches.add(state.match_id)
             if status == "duplicate":
                 self.stats.duplicates += 1
                 continue
@@ -401,8 +410,9 @@ class Scorer:
         gone = set(partitions)
         for match_id in [m for m, tp in self.partition_of.items() if tp in gone]:
             self.states.pop(match_id, None)
-            self.ended_matches.discard(match_id)
             self.partition_of.pop(match_id, None)
+        for match_id in [m for m, tp in self.ended_matches.items() if tp in gone]:
+            del self.ended_matches[match_id]
 
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
         self.stats.rebalances += 1
