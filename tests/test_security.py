@@ -209,3 +209,161 @@ def test_sasl_plain_login_right_and_wrong(sasl_kafka, tmp_path, monkeypatch):
         broker=f"Apache Kafka {sasl_kafka.version} (SASL_PLAINTEXT listener)",
         notes=f"Example error: {messages[0]}",
     )
+
+
+# -- TLS: SASL_SSL with a CA file --------------------------------------------------------------
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A test CA and a server certificate for 127.0.0.1 signed by it (openssl)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=inplay test CA",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+    )
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "other.key",
+        "-out",
+        "other-ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=some other CA",
+    )
+    return {name: folder / f"{name}.pem" for name in ("ca", "server", "other-ca")} | {
+        "key": folder / "server.key"
+    }
+
+
+@pytest.fixture(scope="module")
+def tls_kafka(tmp_path_factory):
+    """A private Apache Kafka with a SASL_SSL listener: (info, certificate files)."""
+    from inplay import apache_kafka
+
+    if not apache_kafka.jars_available():
+        pytest.skip("no Apache Kafka jars (python -m inplay.apache_kafka jars)")
+    try:
+        apache_kafka.java_command()
+    except config.ConfigError as exc:
+        pytest.skip(str(exc))
+    if subprocess.run(["openssl", "version"], capture_output=True).returncode != 0:
+        pytest.skip("no openssl to make test certificates")
+    folder = tmp_path_factory.mktemp("tls")
+    certs = make_certificates(folder / "certs")
+    state = folder / "kafka.json"
+    info = apache_kafka.start(
+        state, sasl_users=USERS, tls=(str(certs["server"]), str(certs["key"]))
+    )
+    try:
+        yield info, certs
+    finally:
+        apache_kafka.stop(state)
+
+
+@pytest.mark.kafka
+@pytest.mark.security
+@pytest.mark.jvm
+def test_sasl_ssl_with_a_ca_file(tls_kafka, tmp_path, monkeypatch):
+    """TLS + SASL/PLAIN: the CA file is a setting; an untrusted certificate is named as such."""
+    info, certs = tls_kafka
+    bootstrap = info.sasl_bootstrap
+
+    def env(user: str, password: str, ca: Path | None) -> dict[str, str]:
+        path = settings_file(tmp_path, user, password)
+        text = path.read_text().replace("SASL_PLAINTEXT", "SASL_SSL")
+        if ca is not None:
+            text += f"KAFKA_SSL_CAFILE={ca}\n"
+        path.write_text(text)
+        return {"INPLAY_SETTINGS_FILE": str(path)}
+
+    good = env("alice", USERS["alice"], certs["ca"])
+    created = cli(bootstrap, good, "topics", "create")
+    assert created.returncode == 0, created.stderr
+    described = cli(bootstrap, good, "topics", "describe")
+    assert described.returncode == 0 and config.TOPIC_EVENTS in described.stdout
+
+    # The configured Kafka client (INPLAY_KAFKA_CLIENT) produces and reads over TLS.
+    from inplay.clients import make_consumer_client, make_producer_client
+
+    for name in [k for k in os.environ if k.startswith("KAFKA_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("INPLAY_SETTINGS_FILE", good["INPLAY_SETTINGS_FILE"])
+    topic = config.TOPIC_MONITORING
+    producer = make_producer_client(bootstrap)
+    sent = [orjson.dumps({"n": n, "tls": True}) for n in range(5)]
+    for value in sent:
+        producer.send(topic, b"tls", value)
+    producer.flush()
+    producer.close()
+    consumer = make_consumer_client(None, bootstrap)
+    parts = [(topic, p) for p in range(config.TOPIC_PARTITIONS)]
+    consumer.assign(parts)
+    for tp in parts:
+        consumer.seek(tp, 0)
+    got, deadline = [], time.monotonic() + 30
+    while len(got) < len(sent) and time.monotonic() < deadline:
+        got += [r.value for r in consumer.poll(max_records=100, timeout=0.5)]
+    consumer.close()
+    assert sorted(got) == sorted(sent)
+
+    wrong_ca = one_line_error(
+        cli(bootstrap, env("alice", USERS["alice"], certs["other-ca"]), "topics", "describe")
+    )
+    assert "not trusted" in wrong_ca and "KAFKA_SSL_CAFILE" in wrong_ca, wrong_ca
+    no_ca = one_line_error(cli(bootstrap, env("alice", USERS["alice"], None), "topics", "describe"))
+    assert "not trusted" in no_ca and "KAFKA_SSL_CAFILE" in no_ca, no_ca
+    refused = one_line_error(
+        cli(bootstrap, env("alice", "nope", certs["ca"]), "topics", "describe")
+    )
+    assert "Invalid username or password" in refused and "nope" not in refused, refused

@@ -350,23 +350,32 @@ def _server_properties(
     cport: int,
     sasl_port: int | None = None,
     sasl_users: dict[str, str] | None = None,
+    tls: tuple[str, str] | None = None,
 ) -> str:
     listeners = f"PLAINTEXT://{_HOST}:{port},CONTROLLER://{_HOST}:{cport}"
     protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
     sasl: dict[str, str] = {}
     if sasl_port and sasl_users:
-        listeners += f",SASL_PLAINTEXT://{_HOST}:{sasl_port}"
-        protocols += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+        protocol = "SASL_SSL" if tls else "SASL_PLAINTEXT"
+        name = protocol.lower()
+        listeners += f",{protocol}://{_HOST}:{sasl_port}"
+        protocols += f",{protocol}:{protocol}"
         users = " ".join(
-            f"user_{name}={_jaas_value(password)}" for name, password in sasl_users.items()
+            f"user_{user}={_jaas_value(password)}" for user, password in sasl_users.items()
         )
         sasl = {
             "sasl.enabled.mechanisms": "PLAIN",
             # A .properties file treats backslashes as escapes: double the JAAS ones.
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
+            f"listener.name.{name}.plain.sasl.jaas.config": (
                 f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
             ).replace("\\", "\\\\"),
         }
+        if tls:
+            # PEM contents inline; "\n" in a .properties value is a newline.
+            chain, key = (Path(p).read_text().strip().replace("\n", "\\n") for p in tls)
+            sasl[f"listener.name.{name}.ssl.keystore.type"] = "PEM"
+            sasl[f"listener.name.{name}.ssl.keystore.certificate.chain"] = chain
+            sasl[f"listener.name.{name}.ssl.keystore.key"] = key
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -479,6 +488,7 @@ def start(
     version: str | None = None,
     timeout: float = _READY_TIMEOUT,
     sasl_users: dict[str, str] | None = None,
+    tls: tuple[str, str] | None = None,
 ) -> KafkaInfo:
     """Start a fresh single-node Apache Kafka (KRaft), or return the one already running.
 
@@ -490,6 +500,8 @@ def start(
             requires SASL/PLAIN authentication (``SASL_PLAINTEXT``; see
             :attr:`KafkaInfo.sasl_bootstrap`). The PLAINTEXT listener stays for the broker's
             own traffic and for tests.
+        tls: With ``sasl_users``: (certificate chain PEM file, unencrypted PKCS#8 private key
+            PEM file) for that listener, which is then ``SASL_SSL`` (TLS + SASL/PLAIN).
 
     Returns:
         The running broker.
@@ -518,7 +530,7 @@ def start(
     port, cport, *rest = sorted(ports)
     sasl_port = rest[0] if rest else None
     props = run / "server.properties"
-    props.write_text(_server_properties(run, port, cport, sasl_port, sasl_users))
+    props.write_text(_server_properties(run, port, cport, sasl_port, sasl_users, tls))
     log4j = run / "log4j2.properties"
     log4j.write_text(_LOG4J2)
 

@@ -19,7 +19,7 @@ import struct
 
 from inplay import config
 
-__all__ = ["sasl_plain_login", "login_error"]
+__all__ = ["sasl_plain_login", "login_error", "tls_error"]
 
 _SASL_HANDSHAKE, _SASL_AUTHENTICATE = 17, 36
 _CLIENT_ID = b"inplay-auth-probe"
@@ -82,7 +82,7 @@ def sasl_plain_login(
         sock: socket.socket = raw
         if use_ssl:
             context = ssl.create_default_context(cafile=cafile)
-            sock = context.wrap_socket(raw, server_hostname=host)
+            sock = context.wrap_socket(raw, server_hostname=host)  # closed with raw
         body = _request(sock, _SASL_HANDSHAKE, 1, 1, _string(b"PLAIN"))
         error = struct.unpack(">h", body[:2])[0]
         if error != 0:
@@ -97,8 +97,33 @@ def sasl_plain_login(
         return message or f"SASL authentication failed (error code {error})"
 
 
+def tls_error(host: str, port: int, cafile: str | None, timeout: float = 5.0) -> str | None:
+    """Why a TLS handshake with ``host:port`` fails certificate checks, or None.
+
+    None also when the broker cannot be reached (then the problem is not the certificate).
+    """
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except OSError as exc:
+        return f"KAFKA_SSL_CAFILE={cafile!r} cannot be read as CA certificates ({exc})"
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=host),
+        ):
+            return None
+    except ssl.SSLCertVerificationError as exc:
+        which = f"KAFKA_SSL_CAFILE={cafile!r}" if cafile else "the system's CA certificates"
+        return (
+            f"the broker's TLS certificate at {host}:{port} is not trusted with {which}: "
+            f"{exc.verify_message}. Set KAFKA_SSL_CAFILE to the CA that signed it"
+        )
+    except OSError:
+        return None
+
+
 def login_error(bootstrap: str) -> str | None:
-    """Why the configured SASL/PLAIN login to ``bootstrap`` fails, or None.
+    """Why the configured TLS or SASL/PLAIN login to ``bootstrap`` fails, or None.
 
     None also when SASL/PLAIN is not configured, the login works, or the broker cannot be
     reached at all (then the problem is not the login).
@@ -109,9 +134,13 @@ def login_error(bootstrap: str) -> str | None:
     settings = config.security_settings()
     protocol = str(settings.get("security_protocol") or "").upper()
     mechanism = str(settings.get("sasl_mechanism") or "").upper()
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    if protocol in {"SSL", "SASL_SSL"} and port.isdigit():
+        untrusted = tls_error(host or "localhost", int(port), settings.get("ssl_cafile"))
+        if untrusted:
+            return untrusted
     if not protocol.startswith("SASL_") or mechanism != "PLAIN":
         return None
-    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
     try:
         reason = sasl_plain_login(
             host or "localhost",
