@@ -62,6 +62,7 @@ import numpy as np
 import orjson
 
 from inplay import config
+from inplay import topics as topics_admin
 
 ROOT = Path(__file__).resolve().parents[1]
 MATCH_CLOCK_S = 95 * 60  # nominal match length (90 minutes plus typical stoppage time)
@@ -510,31 +511,6 @@ class Soak:
         self.started -= sum(1 for _, _, run in heap if run.pos == 0)  # kicked off in the future
 
 
-def create_topics(bootstrap: str, names: list[str]) -> None:
-    from kafka.admin import NewTopic
-
-    from inplay import kafka_io
-
-    admin = kafka_io.make_admin(bootstrap)
-    try:
-        admin.create_topics(
-            [NewTopic(n, config.TOPIC_PARTITIONS, config.TOPIC_REPLICATION) for n in names]
-        )
-    finally:
-        admin.close()
-
-
-def delete_topics(bootstrap: str, names: list[str]) -> None:
-    from inplay import kafka_io
-
-    with contextlib.suppress(Exception):
-        admin = kafka_io.make_admin(bootstrap)
-        try:
-            admin.delete_topics(names)
-        finally:
-            admin.close()
-
-
 def matches_needed(live: int, ramp: float, duration: float, shortest: float) -> int:
     return sum(max(1, math.ceil((duration - i * ramp / live) / shortest)) + 1 for i in range(live))
 
@@ -778,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
             p.rows = []
         report["model"] = {"path": model, "how": how}
         print(f"model: {how}", flush=True)
-        create_topics(bootstrap, list(topics.values()))
+        topics_admin.create_topics(bootstrap, list(topics.values()))
         group = f"{prefix}-scorer"
         for _ in range(args.workers):
             proc = ctx.Process(
@@ -842,7 +818,7 @@ def main(argv: list[str] | None = None) -> int:
                 proc.terminate()
                 proc.join(10)
         if own_state is None:
-            delete_topics(bootstrap, list(topics.values()))
+            topics_admin.delete_topics(bootstrap, list(topics.values()))
         else:
             embedded.stop(state_file=own_state)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -20,7 +20,6 @@ machine's two cores are shared by the broker, the clients and whatever else runs
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import io
 import json
@@ -37,6 +36,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from inplay import config
+from inplay import topics as topics_admin
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,29 +47,6 @@ def load() -> dict[str, float]:
 
 
 # -- setup ------------------------------------------------------------------------------------
-def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
-    from kafka.admin import NewTopic
-
-    from inplay import kafka_io
-
-    admin = kafka_io.make_admin(bootstrap)
-    try:
-        admin.create_topics([NewTopic(n, partitions, config.TOPIC_REPLICATION) for n in names])
-    finally:
-        admin.close()
-
-
-def delete_topics(bootstrap: str, names: list[str]) -> None:
-    from inplay import kafka_io
-
-    with contextlib.suppress(Exception):
-        admin = kafka_io.make_admin(bootstrap)
-        try:
-            admin.delete_topics(names)
-        finally:
-            admin.close()
-
-
 def pick_matches(n: int, offset: int = 0):
     from inplay.data import StatsBombData
 
@@ -234,7 +211,7 @@ def latency(
         "results_topic": f"{prefix}-lat{int(speed)}-{client}-results",
         "monitoring_topic": f"{prefix}-lat{int(speed)}-{client}-monitoring",
     }
-    create_topics(bootstrap, list(topics.values()))
+    topics_admin.create_topics(bootstrap, list(topics.values()))
     data, matches = pick_matches(n_matches, offset=100)
     loaded = [(m, data.events(m.match_id)) for m in matches]
     schedule = [
@@ -269,7 +246,7 @@ def latency(
         producer.close()
     stats = queue.get(timeout=600)
     proc.join(60)
-    delete_topics(bootstrap, list(topics.values()))
+    topics_admin.delete_topics(bootstrap, list(topics.values()))
     if "error" in stats:
         return {"error": stats["error"]}
     return {
@@ -340,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     report["kafka_python"] = kafka.__version__
     try:
         data, matches = pick_matches(args.matches)
-        create_topics(bootstrap, [source])
+        topics_admin.create_topics(bootstrap, [source])
         total = fill(bootstrap, source, data, matches)
         report["events"] = total
         for client in clients:
@@ -352,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 "results_topic": f"{prefix}-{client}-results",
                 "monitoring_topic": f"{prefix}-{client}-monitoring",
             }
-            create_topics(bootstrap, [sink, *list(topics.values())[1:]])
+            topics_admin.create_topics(bootstrap, [sink, *list(topics.values())[1:]])
             row["load_before"] = load()
             row["passthrough"] = passthrough(bootstrap, client, source, sink, total)
             print(f"[{client}] passthrough: {row['passthrough']}", file=sys.stderr)
@@ -388,9 +365,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
             row["load_after"] = load()
             report["clients"][client] = row
-            delete_topics(bootstrap, [sink, *list(topics.values())[1:]])
+            topics_admin.delete_topics(bootstrap, [sink, *list(topics.values())[1:]])
     finally:
-        delete_topics(bootstrap, [source])
+        topics_admin.delete_topics(bootstrap, [source])
         if own_state is not None:
             embedded.stop(state_file=own_state)
     report["load_after"] = load()

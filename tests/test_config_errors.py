@@ -11,7 +11,6 @@ import contextlib
 import pickle
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pandas as pd
 import pytest
 from fixtures_statsbomb import make_match, write_open_data
 from kafka.errors import KafkaTimeoutError
-from test_cli import AWAY, HOME, cli_env, match_101, match_102, run
+from test_cli import AWAY, HOME, Background, cli_env, match_101, match_102, run
 
 from inplay import config, kafka_io
 
@@ -244,28 +243,6 @@ def test_no_broker_configured(
     assert_error_line(proc, "No Kafka broker", "inplay broker start", "KAFKA_BOOTSTRAP_SERVERS")
 
 
-class Started:
-    """A command started at once and waited for later (the unreachable cases run together)."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "inplay.cli", *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def result(self, timeout: float = 60) -> subprocess.CompletedProcess:
-        out, err = self.proc.communicate(timeout=timeout)
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
-
-
 UNREACHABLE = {
     "topics-describe": (("topics", "describe"), "env"),
     "topics-create": (("topics", "create"), "flag"),
@@ -279,21 +256,21 @@ UNREACHABLE = {
 @pytest.fixture(scope="module", autouse=True)
 def unreachable(
     files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, Started]]]:
+) -> Iterator[tuple[str, dict[str, Background]]]:
     """Every unreachable-broker case, started with the module's first test.
 
     Each waits out its bootstrap timeout (KAFKA_BOOTSTRAP_TIMEOUT_MS=1000) while the rest of the
     module runs.
     """
     address = f"127.0.0.1:{closed_port()}"
-    jobs: dict[str, Started] = {}
+    jobs: dict[str, Background] = {}
     for name, (args, how) in UNREACHABLE.items():
         tmp = tmp_path_factory.mktemp(f"unreachable-{name}")
         env = env_for(files["good"], tmp, kafka=address if how == "env" else None)
         extra = ["--model", str(files["model"])] if args[0] == "score" else []
         if how == "flag":
             extra += ["--kafka-broker", address]
-        jobs[name] = Started(env, *args, *extra)
+        jobs[name] = Background(env, *args, *extra)
     yield address, jobs
     for job in jobs.values():
         job.close()
@@ -302,7 +279,7 @@ def unreachable(
 @pytest.mark.parametrize("case", list(UNREACHABLE))
 def test_unreachable_broker(unreachable, case: str) -> None:
     address, jobs = unreachable
-    proc = jobs[case].result()
+    proc = jobs[case].result(timeout=60)
     setting = "--kafka-broker" if UNREACHABLE[case][1] == "flag" else "KAFKA_BOOTSTRAP_SERVERS="
     assert_error_line(proc, "Cannot reach a Kafka broker", address, setting, "inplay broker start")
 

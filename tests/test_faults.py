@@ -24,6 +24,7 @@ import orjson
 import pandas as pd
 import pytest
 from fixtures_statsbomb import long_match, make_match, write_open_data
+from jvm_broker import private_apache_kafka
 
 from inplay import config, kafka_io, reliability
 from inplay.clients import client_name, make_consumer_client
@@ -46,20 +47,9 @@ N_MATCHES = 50
 @pytest.fixture(scope="module")
 def apache(tmp_path_factory):
     """A private Apache Kafka on the JVM: (state file, bootstrap, version)."""
-    from inplay import apache_kafka
-
-    if not apache_kafka.jars_available():
-        pytest.skip("no Apache Kafka jars (python -m inplay.apache_kafka jars)")
-    try:
-        apache_kafka.java_command()
-    except config.ConfigError as exc:
-        pytest.skip(str(exc))
-    state = tmp_path_factory.mktemp("apache") / "kafka.json"
-    info = apache_kafka.start(state)
-    try:
-        yield state, info.bootstrap, info.version
-    finally:
-        apache_kafka.stop(state)
+    folder = tmp_path_factory.mktemp("apache")
+    with private_apache_kafka(folder) as info:
+        yield folder / "kafka.json", info.bootstrap, info.version
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import orjson
 import pandas as pd
 import pytest
 from fixtures_statsbomb import long_match, make_match, write_open_data
+from jvm_broker import private_apache_kafka
 
 from inplay import config, kafka_io, reliability
 from inplay.data import StatsBombData
@@ -97,21 +98,9 @@ def test_embedded_broker_listens_on_loopback_only(tmp_path):
 
 @pytest.fixture(scope="module")
 def sasl_kafka(tmp_path_factory):
-    """A private Apache Kafka with a SASL_PLAINTEXT listener: (info, state file)."""
-    from inplay import apache_kafka
-
-    if not apache_kafka.jars_available():
-        pytest.skip("no Apache Kafka jars (python -m inplay.apache_kafka jars)")
-    try:
-        apache_kafka.java_command()
-    except config.ConfigError as exc:
-        pytest.skip(str(exc))
-    state = tmp_path_factory.mktemp("sasl") / "kafka.json"
-    info = apache_kafka.start(state, sasl_users=USERS)
-    try:
+    """A private Apache Kafka with a SASL_PLAINTEXT listener (its KafkaInfo)."""
+    with private_apache_kafka(tmp_path_factory.mktemp("sasl"), sasl_users=USERS) as info:
         yield info
-    finally:
-        apache_kafka.stop(state)
 
 
 def settings_file(tmp_path: Path, user: str, password: str) -> Path:
@@ -289,26 +278,13 @@ def make_certificates(folder: Path) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def tls_kafka(tmp_path_factory):
     """A private Apache Kafka with a SASL_SSL listener: (info, certificate files)."""
-    from inplay import apache_kafka
-
-    if not apache_kafka.jars_available():
-        pytest.skip("no Apache Kafka jars (python -m inplay.apache_kafka jars)")
-    try:
-        apache_kafka.java_command()
-    except config.ConfigError as exc:
-        pytest.skip(str(exc))
     if subprocess.run(["openssl", "version"], capture_output=True).returncode != 0:
         pytest.skip("no openssl to make test certificates")
     folder = tmp_path_factory.mktemp("tls")
     certs = make_certificates(folder / "certs")
-    state = folder / "kafka.json"
-    info = apache_kafka.start(
-        state, sasl_users=USERS, tls=(str(certs["server"]), str(certs["key"]))
-    )
-    try:
+    tls = (str(certs["server"]), str(certs["key"]))
+    with private_apache_kafka(folder, sasl_users=USERS, tls=tls) as info:
         yield info, certs
-    finally:
-        apache_kafka.stop(state)
 
 
 @pytest.mark.kafka

@@ -442,20 +442,8 @@ def _launch(info: KafkaInfo, timeout: float) -> KafkaInfo:
     log_file = Path(info.log_file)
     cmd = [java_command(), *_JVM_OPTS, f"-Dlog4j2.configurationFile={run / 'log4j2.properties'}"]
     cmd += ["-cp", classpath(info.version), "kafka.Kafka", str(run / "server.properties")]
-    with open(log_file, "ab") as log:
-        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
-        log.flush()
-        launched = time.monotonic()
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            cwd=run,
-        )
-    broker._CHILDREN[proc.pid] = proc
+    launched = time.monotonic()
+    proc = broker._spawn(cmd, log_file, cwd=run)
     info.pid = proc.pid
     info.started_at = time.time()
     deadline = launched + timeout

@@ -234,6 +234,28 @@ def _terminate(pid: int, timeout: float) -> None:
         time.sleep(0.05)
 
 
+def _spawn(cmd: list[str], log_file: Path, cwd: Path | None = None) -> subprocess.Popen:
+    """Start a broker process in its own session, appending its output to ``log_file``.
+
+    The command line is written to the log first; the process is remembered in ``_CHILDREN``
+    so that :func:`_terminate` can reap it.
+    """
+    with open(log_file, "ab") as log:
+        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=cwd,
+        )
+    _CHILDREN[proc.pid] = proc
+    return proc
+
+
 def status(state_file: Path | str | None = None) -> BrokerInfo | None:
     """Return the running embedded broker described by the state file, if any.
 
@@ -299,18 +321,7 @@ def start(
     path.parent.mkdir(parents=True, exist_ok=True)
     log_file = path.with_suffix(".log")
     cmd = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
-    with open(log_file, "ab") as log:
-        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
-        log.flush()
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
-    _CHILDREN[proc.pid] = proc
+    proc = _spawn(cmd, log_file)
     info = BrokerInfo(
         pid=proc.pid,
         host=_HOST,

@@ -15,6 +15,7 @@ from inplay.config import ConfigError
 
 __all__ = [
     "create_topics",
+    "delete_topics",
     "describe_topics",
     "format_table",
     "missing_topics",
@@ -86,6 +87,26 @@ def create_topics(
         with contextlib.suppress(Exception):
             admin.close()
     return {name: result.get(name, "exists") for name in names}
+
+
+def delete_topics(bootstrap: str | None, names: Iterable[str]) -> bool:
+    """Delete topics, best effort (scratch topics of benchmarks); never raises.
+
+    Returns:
+        True if the broker accepted the deletion, False otherwise.
+    """
+    try:
+        admin = kafka_io.make_admin(bootstrap)
+    except Exception:  # noqa: BLE001 - best effort
+        return False
+    try:
+        admin.delete_topics(list(names))
+        return True
+    except Exception:  # noqa: BLE001 - best effort
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            admin.close()
 
 
 def describe_topics(
