@@ -144,9 +144,9 @@ def _is_our_broker(info: BrokerInfo) -> bool:
     return True
 
 
-def _port_open(port: int, timeout: float = 1.0) -> bool:
+def _port_open(port: int, timeout: float = 1.0, host: str = _HOST) -> bool:
     try:
-        with socket.create_connection((_HOST, port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False

@@ -122,6 +122,12 @@ def tls_error(host: str, port: int, cafile: str | None, timeout: float = 5.0) ->
         return None
 
 
+def first_address(bootstrap: str) -> tuple[str, int] | None:
+    """(host, port) of the first ``host:port`` of a bootstrap list, or None if it has no port."""
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    return (host or "localhost", int(port)) if port.isdigit() else None
+
+
 def login_error(bootstrap: str) -> str | None:
     """Why the configured TLS or SASL/PLAIN login to ``bootstrap`` fails, or None.
 
@@ -134,23 +140,26 @@ def login_error(bootstrap: str) -> str | None:
     settings = config.security_settings()
     protocol = str(settings.get("security_protocol") or "").upper()
     mechanism = str(settings.get("sasl_mechanism") or "").upper()
-    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
-    if protocol in {"SSL", "SASL_SSL"} and port.isdigit():
-        untrusted = tls_error(host or "localhost", int(port), settings.get("ssl_cafile"))
+    address = first_address(bootstrap)
+    if address is None:
+        return None
+    host, port = address
+    if protocol in {"SSL", "SASL_SSL"}:
+        untrusted = tls_error(host, port, settings.get("ssl_cafile"))
         if untrusted:
             return untrusted
     if not protocol.startswith("SASL_") or mechanism != "PLAIN":
         return None
     try:
         reason = sasl_plain_login(
-            host or "localhost",
-            int(port),
+            host,
+            port,
             str(settings.get("sasl_plain_username") or ""),
             str(settings.get("sasl_plain_password") or ""),
             use_ssl=protocol == "SASL_SSL",
             cafile=settings.get("ssl_cafile"),
         )
-    except (OSError, ValueError, struct.error):
+    except (OSError, struct.error):
         return None
     if reason is None:
         return None

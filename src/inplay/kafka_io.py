@@ -90,7 +90,7 @@ def unreachable_error(bootstrap: str, exc: Exception) -> ConfigError:
 
     With SASL/PLAIN configured, a refused login is told apart (it names the credentials).
     """
-    from inplay.kafka_auth import login_error
+    from inplay.kafka_auth import first_address, login_error
 
     refused = login_error(bootstrap)
     if refused:
@@ -100,8 +100,8 @@ def unreachable_error(bootstrap: str, exc: Exception) -> ConfigError:
         where = f"{BOOTSTRAP_ENV}={bootstrap!r}"
     else:
         where = f"{bootstrap!r} ({BOOTSTRAP_ENV} is {'set to ' + repr(env) if env else 'unset'})"
-    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
-    if port.isdigit() and _accepts_connections(host or "localhost", int(port)):
+    address = first_address(bootstrap)
+    if address is not None and broker._port_open(address[1], timeout=1.0, host=address[0]):
         protocol = config.security_settings().get("security_protocol") or "PLAINTEXT"
         return ConfigError(
             f"The Kafka port {where} accepts connections but no Kafka session could be set "
@@ -159,16 +159,6 @@ def lost_topics_error(
         "broker lost its data (an in-memory broker that restarted?). Recreate them with "
         "`inplay topics create` and replay the matches again."
     )
-
-
-def _accepts_connections(host: str, port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
 
 
 def _supported(cls: type, settings: dict[str, Any]) -> dict[str, Any]:

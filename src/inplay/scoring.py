@@ -209,6 +209,9 @@ class Scorer:
         self.stats = ScoreStats()
         self._stop = threading.Event()
         self._interval_mark = (time.monotonic(), 0)
+        # What _check_topics has seen in this run: the events topic, the embedded broker.
+        self._topic_seen = False
+        self._embedded: tuple[int, float] | None = None
 
     # -- pure part: records in, messages out -------------------------------------------------
     def _quarantine(self, record, reason: str) -> tuple[str, bytes, bytes]:
@@ -500,8 +503,7 @@ class Scorer:
         last_stats = time.monotonic()
         self._interval_mark = (last_stats, self.stats.consumed)
         started_at = time.time()
-        self._topic_seen = False
-        self._embedded: tuple[int, float] | None = None
+        self._topic_seen, self._embedded = False, None
         bar = tqdm(desc="score", unit="ev", disable=not config.show_progress(progress))
         try:
             consumer.subscribe([self.events_topic], self._on_assign, self._on_revoke)

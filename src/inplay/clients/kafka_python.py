@@ -154,6 +154,7 @@ class KafkaPythonConsumer(ConsumerClient):
     def __init__(self, bootstrap: str, group_id: str | None) -> None:
         self.bootstrap = bootstrap
         self.group_id = group_id
+        self._admin = None  # for topic_exists, made when first needed
         self._consumer: KafkaConsumer = kafka_io.make_consumer(
             group_id=group_id, bootstrap=bootstrap, enable_auto_commit=False
         )
@@ -245,13 +246,22 @@ class KafkaPythonConsumer(ConsumerClient):
         Raises:
             inplay.config.ConfigError: the cluster cannot be reached.
         """
-        admin = kafka_io.make_admin(self.bootstrap, bootstrap_timeout_ms=3000)
+        if self._admin is None:  # one admin client, kept: the scorer asks every few seconds
+            self._admin = kafka_io.make_admin(self.bootstrap, bootstrap_timeout_ms=3000)
         try:
-            return topic in admin.list_topics()
-        finally:
-            admin.close()
+            return topic in self._admin.list_topics()
+        except Exception:
+            self._close_admin()  # a fresh one next time
+            raise
+
+    def _close_admin(self) -> None:
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                self._admin.close()
+            self._admin = None
 
     def close(self) -> None:
         """Leave the group (if any) and release the client. Does not commit."""
+        self._close_admin()
         with contextlib.suppress(Exception):
             self._consumer.close(autocommit=False)
