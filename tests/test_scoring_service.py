@@ -249,6 +249,66 @@ def test_stats_message_has_interval_throughput_and_lag():
     assert set(body["latency_ms"]) == {"p50", "p95", "p99"}
 
 
+def test_idle_clock_starts_at_the_assignment_not_at_the_start(caplog):
+    """A slow group join never ends a run: idle time counts from the latest assignment."""
+    s = scorer()
+    now = time.monotonic()
+    long_ago, started = now - 100.0, time.perf_counter() - 30.0
+    # Not assigned yet, 30 s in: waiting to join is not idleness (until the join timeout).
+    assert not s._idle(8, 60, last_message=long_ago, start=started)
+    with caplog.at_level("WARNING", logger="inplay.scoring"):
+        assert s._idle(8, 20, last_message=long_ago, start=started)  # past the join timeout
+    assert "no partition of ev was assigned" in caplog.text
+    # Just assigned, no message for 100 s before that: the clock restarted at the assignment.
+    s._assigned_at = now - 1.0
+    assert not s._idle(8, 60, last_message=long_ago, start=started)
+    s._assigned_at = now - 9.0
+    assert s._idle(8, 60, last_message=long_ago, start=started)
+    # A recent message keeps an assigned worker alive.
+    assert not s._idle(8, 60, last_message=now - 2.0, start=started)
+
+
+@pytest.mark.kafka
+def test_a_slow_group_join_does_not_end_an_idle_timed_run(
+    kafka_bootstrap, fresh_topics, league, model
+):
+    """A member that stopped polling holds the rebalance up; the newcomer still scores all.
+
+    The stale member (a kafka-python consumer that joined, then never polled again) keeps
+    the group's rebalance waiting until its max poll interval (10 s) runs out. The worker's
+    2 s idle timeout must not count that wait: before the fix it stopped with nothing read.
+    Apache Kafka only: the embedded broker (Tansu) never settles a group whose member has a
+    10 s max poll interval (it keeps asking it to rejoin), so the stale member cannot be set up.
+    """
+    admin = kafka_io.make_admin(kafka_bootstrap)
+    cluster = admin.describe_cluster()["cluster_id"]
+    admin.close()
+    if cluster == "tansu_cluster":
+        pytest.skip("needs Apache Kafka's rebalance (the embedded broker is Tansu)")
+    names = topic_set(fresh_topics, "slowjoin")
+    match = league.matches()[0]
+    items = list(matchday([(match, league.events(match.match_id))], end_markers=True))
+    send(kafka_bootstrap, names["events_topic"], items)
+    group = f"test-slowjoin-{uuid.uuid4().hex[:8]}"
+    # Quick to join (inplay's consumer settings), slow to leave: it stops polling below.
+    stale = kafka_io.make_consumer(
+        group_id=group, bootstrap=kafka_bootstrap, max_poll_interval_ms=10_000
+    )
+    try:
+        stale.subscribe([names["events_topic"]])
+        # Join, reading nothing (max_records=1 and the record is never used), then stop polling.
+        wait_for(
+            lambda: stale.poll(timeout_ms=200, max_records=1) is not None and stale.assignment(),
+            "the stale member to join",
+        )
+        worker = Scorer(model, bootstrap=kafka_bootstrap, group_id=group, **names)
+        stats = worker.run(idle_timeout=2, progress=False)
+    finally:
+        stale.close()
+    assert stats.consumed == len(items)
+    assert stats.scored + stats.ended + stats.ignored == len(items)
+
+
 @pytest.mark.kafka
 def test_cli_runs_several_workers_in_one_group(tmp_path, league, model):
     """`inplay score --workers 2`: two processes share the partitions, every event is scored."""

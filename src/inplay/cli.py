@@ -198,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--idle-timeout",
         type=float,
-        help="stop after N seconds without messages (default: run until Ctrl-C / SIGTERM)",
+        help="stop after N seconds without messages, counted from when the group assigns the "
+        "worker its partitions; a worker given none within 60 s stops with a warning "
+        "(default: run until Ctrl-C / SIGTERM)",
     )
     for flag, default, what in SCORE_TOPIC_FLAGS:
         p.add_argument(flag, default=default, metavar="TOPIC", help=f"{what} (default {default})")

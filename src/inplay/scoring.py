@@ -212,6 +212,7 @@ class Scorer:
         # What _check_topics has seen in this run: the events topic, the embedded broker.
         self._topic_seen = False
         self._embedded: tuple[int, float] | None = None
+        self._assigned_at: float | None = None  # monotonic time of the latest assignment
 
     # -- pure part: records in, messages out -------------------------------------------------
     def _quarantine(self, record, reason: str) -> tuple[str, bytes, bytes]:
@@ -430,6 +431,7 @@ class Scorer:
         todo = {tp: off for tp, off in committed.items() if off}
         if todo:
             self._rebuild(todo)
+        self._assigned_at = time.monotonic()  # the idle clock starts (again) here
 
     def _rebuild(self, upto: dict[tuple[str, int], int]) -> None:
         """Re-apply each partition's records below its committed offset, publishing nothing."""
@@ -478,16 +480,21 @@ class Scorer:
         progress: bool = True,
         handle_signals: bool = False,
         max_records: int = 500,
+        join_timeout: float = 60.0,
     ) -> ScoreStats:
         """Consume, score and publish until stopped.
 
         Args:
             max_events: stop after consuming this many messages.
-            idle_timeout: stop after this many seconds without a message (the first wait
-                includes joining the group).
+            idle_timeout: stop after this many seconds without a message. The clock starts
+                when the group assigns this worker its partitions (and restarts at each new
+                assignment), so a slow group join never ends a run before it has read anything.
             progress: show a progress bar.
             handle_signals: finish cleanly on SIGTERM/SIGINT (main thread only).
             max_records: largest batch taken per poll.
+            join_timeout: with ``idle_timeout``, the longest wait for a first assignment
+                (the group may already have one worker per partition); then the worker stops
+                with a warning that says so.
         """
         from inplay.clients import make_consumer_client, make_producer_client, next_offsets
 
@@ -500,6 +507,7 @@ class Scorer:
         start = time.perf_counter()
         first_batch: float | None = None
         last_message = time.monotonic()
+        self._assigned_at = None
         last_stats = time.monotonic()
         self._interval_mark = (last_stats, self.stats.consumed)
         started_at = time.time()
@@ -517,7 +525,9 @@ class Scorer:
                 records = consumer.poll(max_records=limit, timeout=0.5)
                 polled_at = time.time()
                 if not records:
-                    if idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
+                    if idle_timeout is not None and self._idle(
+                        idle_timeout, join_timeout, last_message, start
+                    ):
                         break
                 else:
                     last_message = time.monotonic()
@@ -550,6 +560,26 @@ class Scorer:
             producer.close()
             self.assigned = []
         return self.stats
+
+    def _idle(
+        self, idle_timeout: float, join_timeout: float, last_message: float, start: float
+    ) -> bool:
+        """True when the run should end: idle since the last message or assignment."""
+        now = time.monotonic()
+        if self._assigned_at is None:
+            waited = time.perf_counter() - start
+            if waited <= max(idle_timeout, join_timeout):
+                return False
+            log.warning(
+                "no partition of %s was assigned to this worker within %.0f s: the group %r "
+                "may already have one worker per partition (%s), or the broker is unreachable",
+                self.events_topic,
+                waited,
+                self.group_id,
+                "see `inplay topics describe`",
+            )
+            return True
+        return now - max(last_message, self._assigned_at) > idle_timeout
 
     def _publish(self, producer, consumer, messages, started_at: float) -> bool:
         """Send a batch's messages until the broker acknowledges all of them.
