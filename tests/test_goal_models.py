@@ -238,7 +238,10 @@ def test_boosted_fits_predicts_and_roundtrips(tmp_path, snaps):
     assert model.calibrator_ is not None
     assert model.summary()["calibrated"]
     out = save_model(model, tmp_path, data_info={})
-    np.testing.assert_array_equal(load_model(out).predict_proba(snaps.head(50)), p[:50])
+    # Equal to the last bits but one: a different batch size may sum in another order.
+    np.testing.assert_allclose(
+        load_model(out).predict_proba(snaps.head(50)), p[:50], rtol=1e-12, atol=1e-15
+    )
 
 
 # ---- backtest ----------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from inplay.features import EventError, MatchState
 __all__ = ["ScoreStats", "Scorer", "percentiles"]
 
 log = logging.getLogger(__name__)
+PRODUCER_CLOSE_TIMEOUT = 10.0  # seconds a stopping worker waits for unacknowledged messages
 
 #: Latency percentiles are computed over this many most recent predictions.
 LATENCY_WINDOW = 50_000
@@ -557,7 +558,10 @@ class Scorer:
         finally:
             bar.close()
             consumer.close()
-            producer.close()
+            # Bounded: after a normal run everything is flushed already; after a failure (a
+            # broker that lost its topics) nothing queued can be delivered, and nothing
+            # unacknowledged was committed, so it is read again (at-least-once).
+            producer.close(timeout=PRODUCER_CLOSE_TIMEOUT)
             self.assigned = []
         return self.stats
 

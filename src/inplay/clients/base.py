@@ -60,8 +60,13 @@ class ProducerClient(ABC):
         """
 
     @abstractmethod
-    def close(self) -> None:
-        """Flush what is queued and release the client."""
+    def close(self, timeout: float | None = None) -> None:
+        """Flush what is queued and release the client.
+
+        Args:
+            timeout: the longest wait for queued messages (None: until they are delivered).
+                What is still queued then is dropped, with a warning.
+        """
 
 
 class ConsumerClient(ABC):

@@ -211,10 +211,16 @@ class ConfluentProducer(ProducerClient):
         if errors:
             raise DeliveryError(f"{len(errors)} message(s) not acknowledged; first: {errors[0]}")
 
-    def close(self) -> None:
-        """Flush what is queued and release the client."""
+    def close(self, timeout: float | None = None) -> None:
+        """Flush what is queued (at most ``timeout`` s) and release the client."""
         try:
-            self.flush()
+            if timeout is None:
+                self.flush()
+            else:
+                try:
+                    self.flush(timeout)
+                except DeliveryError as exc:
+                    log.warning("closing the producer, undelivered messages dropped: %s", exc)
         finally:
             self._producer = None  # librdkafka's producer is released when collected
 

@@ -14,6 +14,7 @@ run on a short-lived helper thread that the IO loop awaits: they run while ``pol
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 
@@ -36,6 +37,8 @@ from inplay.clients.base import (
 __all__ = ["KafkaPythonProducer", "KafkaPythonConsumer"]
 
 Callback = Callable[[list[TopicPartition]], None]
+
+log = logging.getLogger(__name__)
 
 
 def _tp(partition: TopicPartition) -> KafkaTopicPartition:
@@ -93,9 +96,17 @@ class KafkaPythonProducer(ProducerClient):
                 f"{len(errors)} message(s) not acknowledged; first error: {errors[0]!r}"
             ) from errors[0]
 
-    def close(self) -> None:
-        """Flush what is queued and release the client."""
-        self._producer.close()
+    def close(self, timeout: float | None = None) -> None:
+        """Flush what is queued (at most ``timeout`` s) and release the client."""
+        try:
+            self._producer.close(timeout=timeout)
+        except KafkaTimeoutError as exc:
+            # kafka-python stops before its sender thread when the flush times out; stop it
+            # too, or it retries the undeliverable messages for as long as the process lives.
+            log.warning("closing the producer, undelivered messages dropped: %s", exc)
+            sender = getattr(self._producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
 
 
 class _Listener(AsyncConsumerRebalanceListener):
