@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 
 import numpy as np
@@ -195,6 +196,7 @@ def replay_thread(league, bootstrap: str, speed: float, topic: str = config.TOPI
             )
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             box["error"] = exc
+            box["traceback"] = traceback.format_exc()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -250,7 +252,7 @@ def test_worker_sigkill_20_times_loses_nothing(apache, league, model, expected, 
             kills.append(time.monotonic())
         final = worker(99, "--idle-timeout", "20")
         thread.join(300)
-        assert "error" not in box, box.get("error")
+        assert "error" not in box, box.get("traceback")
         complete = watcher.wait_for(len(expected), timeout=240)
         final.wait(240)
         time.sleep(1.0)
@@ -320,6 +322,7 @@ def test_broker_restarts_lose_nothing(apache, league, model, expected):
             scorer.run(progress=False)
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             box["error"] = exc
+            box["traceback"] = traceback.format_exc()
 
     worker = threading.Thread(target=score, daemon=True)
     t0 = time.monotonic()
@@ -342,8 +345,8 @@ def test_broker_restarts_lose_nothing(apache, league, model, expected):
         recoveries = [
             at - r["up"] for r in restarts if (at := watcher.first_after(r["up"])) is not None
         ]
-    assert "error" not in replayed, replayed.get("error")
-    assert "error" not in box, box.get("error")
+    assert "error" not in replayed, replayed.get("traceback")
+    assert "error" not in box, box.get("traceback")
     sent = replayed["stats"]
     records, distinct = count_events(bootstrap, names["events_topic"])
     passed = complete and figures["lost"] == 0 and records == sent.messages

@@ -268,6 +268,27 @@ def test_idle_clock_starts_at_the_assignment_not_at_the_start(caplog):
     assert not s._idle(8, 60, last_message=now - 2.0, start=started)
 
 
+def test_transient_errors_are_told_from_real_ones():
+    """What the worker retries (a broker away) and what it lets stop it (a bug, bad settings)."""
+    from kafka.errors import KafkaConnectionError, KafkaTimeoutError, TopicAuthorizationFailedError
+
+    from inplay.clients import transient_error
+    from inplay.clients.base import DeliveryError
+
+    assert transient_error(KafkaConnectionError("111 ECONNREFUSED"))
+    assert transient_error(KafkaTimeoutError("metadata"))
+    assert transient_error(DeliveryError("unacknowledged"))
+    assert not transient_error(TopicAuthorizationFailedError("no"))
+    assert not transient_error(ValueError("a bug"))
+    assert scoring._retry_rebuild(scoring.config.ConfigError("broker unreachable"))
+    assert not scoring._retry_rebuild(RuntimeError("rebuild did not reach the offsets"))
+    confluent = pytest.importorskip("confluent_kafka")
+    err = confluent.KafkaError
+    assert transient_error(confluent.KafkaException(err(err._TRANSPORT)))
+    assert transient_error(confluent.KafkaException(err(err._ALL_BROKERS_DOWN)))
+    assert not transient_error(confluent.KafkaException(err(err._INVALID_ARG)))
+
+
 @pytest.mark.kafka
 def test_a_slow_group_join_does_not_end_an_idle_timed_run(
     kafka_bootstrap, fresh_topics, league, model

@@ -76,6 +76,13 @@ def percentiles(
     return {f"p{q}": round(float(np.percentile(arr, q)), 3) for q in qs}
 
 
+def _retry_rebuild(exc: BaseException) -> bool:
+    """Whether a state rebuild that failed with ``exc`` should start again (broker away)."""
+    from inplay.clients import transient_error
+
+    return transient_error(exc) or isinstance(exc, config.ConfigError)
+
+
 def reason_category(reason: str) -> str:
     """A quarantine reason without its particulars (values, ids, numbers): a bounded key.
 
@@ -428,11 +435,47 @@ class Scorer:
         self.stats.rebalances += 1
         self._forget(partitions)  # never trust an older copy of these matches
         self.assigned = sorted(set(self.assigned) | set(partitions))
-        committed = self._consumer.committed(partitions)
-        todo = {tp: off for tp, off in committed.items() if off}
-        if todo:
-            self._rebuild(todo)
+        # The broker may go away during the rebuild (a restart): start it again from scratch
+        # until it completes, for at most rebuild_timeout.
+        deadline = time.monotonic() + self.rebuild_timeout
+        while True:
+            try:
+                committed = self._consumer.committed(partitions)
+                todo = {tp: off for tp, off in committed.items() if off}
+                if todo:
+                    self._rebuild(todo)
+                break
+            except Exception as exc:
+                if not _retry_rebuild(exc) or time.monotonic() > deadline:
+                    raise
+                log.warning("state rebuild interrupted (%s); starting it again", exc)
+                self._forget(partitions)
+                self._stop.wait(1.0)
         self._assigned_at = time.monotonic()  # the idle clock starts (again) here
+
+    def _poll(self, consumer, limit: int) -> list:
+        """One poll; a transient client error (the broker restarting) is logged, not raised."""
+        from inplay.clients import transient_error
+
+        try:
+            return consumer.poll(max_records=limit, timeout=0.5)
+        except Exception as exc:
+            if not transient_error(exc):
+                raise
+            log.warning("poll failed, the client reconnects by itself: %s", exc)
+            self._stop.wait(0.5)
+            return []
+
+    def _send_stats(self, producer) -> None:
+        """Queue a statistics message; statistics never stop a worker whose broker is away."""
+        from inplay.clients import transient_error
+
+        try:
+            producer.send(self.monitoring_topic, b"stats", self.stats_message(self._lag()))
+        except Exception as exc:
+            if not transient_error(exc):
+                raise
+            log.warning("statistics not sent: %s", exc)
 
     def _rebuild(self, upto: dict[tuple[str, int], int]) -> None:
         """Re-apply each partition's records below its committed offset, publishing nothing."""
@@ -523,7 +566,7 @@ class Scorer:
                     limit = min(limit, max_events - self.stats.consumed)
                     if limit <= 0:
                         break
-                records = consumer.poll(max_records=limit, timeout=0.5)
+                records = self._poll(consumer, limit)
                 polled_at = time.time()
                 if not records:
                     if idle_timeout is not None and self._idle(
@@ -550,10 +593,10 @@ class Scorer:
                 if time.monotonic() - last_stats >= self.stats_interval:
                     self._check_topics(consumer, started_at)
                     self.stats.seconds = time.perf_counter() - start
-                    producer.send(self.monitoring_topic, b"stats", self.stats_message(self._lag()))
+                    self._send_stats(producer)
                     last_stats = time.monotonic()
             self.stats.seconds = time.perf_counter() - start
-            producer.send(self.monitoring_topic, b"stats", self.stats_message(self._lag()))
+            self._send_stats(producer)
             producer.flush()
         finally:
             bar.close()

@@ -26,6 +26,7 @@ __all__ = [
     "make_consumer_client",
     "make_producer_client",
     "next_offsets",
+    "transient_error",
 ]
 
 CLIENTS = ("kafka-python", "confluent")
@@ -38,6 +39,28 @@ def next_offsets(records: list[Record]) -> dict[TopicPartition, int]:
         tp = (record.topic, record.partition)
         offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
     return offsets
+
+
+def transient_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a client error worth retrying (a broker down or moving), either library.
+
+    kafka-python marks such errors ``retriable``; confluent-kafka wraps a ``KafkaError`` whose
+    ``retriable()`` says so (or whose code is a transport failure).
+    """
+    if isinstance(exc, DeliveryError):
+        return True
+    if getattr(exc, "retriable", False) is True:  # kafka-python
+        return True
+    err = exc.args[0] if getattr(exc, "args", None) else None
+    check = getattr(err, "retriable", None)
+    if callable(check):  # confluent_kafka.KafkaError
+        try:
+            from confluent_kafka import KafkaError as CKafkaError
+        except ImportError:  # pragma: no cover - confluent is an optional extra
+            return bool(check())
+        transport = {CKafkaError._TRANSPORT, CKafkaError._ALL_BROKERS_DOWN, CKafkaError._TIMED_OUT}
+        return bool(check()) or err.code() in transport
+    return False
 
 
 def client_name(name: str | None = None) -> str:
