@@ -735,7 +735,8 @@ def test_fuzzed_messages_through_kafka(kafka_bootstrap, fresh_topics, model):
         )
         if body.get("kind") == "quarantine"
     ]
-    assert len(predictions) == stats.scored
+    read = sum(predictions.values())
+    assert len(predictions) == stats.scored, f"{read} results read, {len(predictions)} distinct"
     assert len(quarantine) == stats.quarantined
     # Quarantined bytes are bytes that were sent; every must-quarantine message is among them.
     sent_values = Counter(value for _, value in sent)

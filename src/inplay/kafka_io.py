@@ -299,6 +299,9 @@ def end_offsets(topic: str, bootstrap: str | None = None) -> dict[int, int]:
         consumer.close()
 
 
+DRAIN_POLL_SECONDS = 0.3  # read_topic: an empty poll this long means nothing is left buffered
+
+
 def read_topic(
     topic: str,
     bootstrap: str | None = None,
@@ -309,9 +312,9 @@ def read_topic(
 
     Partitions are ``assign``-ed (no group membership, nothing committed); ``group_id`` is only
     passed on to the consumer. Reading stops when every partition reached the end offset it had
-    when reading began, or after ``timeout`` seconds (then the records read so far are returned).
-    Records of the batches fetched last are all returned, so records produced while reading may
-    be included.
+    when reading began and then a poll of :data:`DRAIN_POLL_SECONDS` returned nothing more, or
+    after ``timeout`` seconds (then the records read so far are returned). Records of the batches
+    fetched last are all returned, so records produced while reading may be included.
 
     Args:
         topic: Topic name.
@@ -359,8 +362,18 @@ def read_topic(
                 except KafkaTimeoutError:
                     continue
                 if position is not None and position >= ends[tp]:
+                    # Not paused: kafka-python drops the fetched records of a paused partition,
+                    # and a poll returns at most max_poll_records, so the rest of the last
+                    # batch may still be waiting in the consumer.
                     todo.discard(tp)
-                    consumer.pause(tp)
+        # Drain what was fetched but not yet returned (the rest of the batches that reached the
+        # end; on Tansu the reported end is only the start of the last batch).
+        while (remaining := deadline - time.monotonic()) > 0:
+            batch = consumer.poll(timeout_ms=int(min(remaining, DRAIN_POLL_SECONDS) * 1000))
+            if not batch:
+                break
+            for recs in batch.values():
+                records.extend(recs)
     finally:
         with contextlib.suppress(Exception):
             consumer.close()
