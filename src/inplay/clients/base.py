@@ -21,7 +21,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Record", "TopicPartition", "DeliveryError", "ProducerClient", "ConsumerClient"]
+__all__ = [
+    "FETCH_MAX_WAIT_MS",
+    "Record",
+    "TopicPartition",
+    "DeliveryError",
+    "ProducerClient",
+    "ConsumerClient",
+]
+
+# How long a fetch may wait on the broker for data, for both clients' consumers. The libraries'
+# 500 ms is what a live event can wait on the embedded broker (it holds a fetch to its maximum
+# wait even when data has arrived), and librdkafka queues offset and watermark look-ups behind a
+# waiting fetch on the same connection.
+FETCH_MAX_WAIT_MS = 100
 
 TopicPartition = tuple[str, int]
 

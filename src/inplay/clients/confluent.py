@@ -48,6 +48,7 @@ from confluent_kafka import TopicPartition as CTopicPartition
 
 from inplay import config, kafka_io
 from inplay.clients.base import (
+    FETCH_MAX_WAIT_MS,
     ConsumerClient,
     DeliveryError,
     ProducerClient,
@@ -122,10 +123,8 @@ def consumer_config(bootstrap: str, group_id: str | None) -> dict[str, Any]:
         "auto.offset.reset": s["auto_offset_reset"],
         "session.timeout.ms": s["session_timeout_ms"],
         "heartbeat.interval.ms": s["heartbeat_interval_ms"],
-        # A fetch waits on the broker up to this long for data, and requests on the same
-        # connection (offset and watermark look-ups) queue behind it: librdkafka's 500 ms made
-        # every watermarks() call take about 330 ms.
-        "fetch.wait.max.ms": 100,
+        # librdkafka's 500 ms made every watermarks() call take about 330 ms.
+        "fetch.wait.max.ms": FETCH_MAX_WAIT_MS,
         "logger": log,
     }
     conf.update(_security())

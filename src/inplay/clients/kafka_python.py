@@ -27,6 +27,7 @@ from kafka.structs import OffsetAndMetadata
 
 from inplay import kafka_io
 from inplay.clients.base import (
+    FETCH_MAX_WAIT_MS,
     ConsumerClient,
     DeliveryError,
     ProducerClient,
@@ -167,7 +168,10 @@ class KafkaPythonConsumer(ConsumerClient):
         self.group_id = group_id
         self._admin = None  # for topic_exists, made when first needed
         self._consumer: KafkaConsumer = kafka_io.make_consumer(
-            group_id=group_id, bootstrap=bootstrap, enable_auto_commit=False
+            group_id=group_id,
+            bootstrap=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
 
     def _need_group(self, what: str) -> None:
