@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -334,9 +335,17 @@ def status(state_file: Path | str | None = None) -> KafkaInfo | None:
     return info
 
 
-def _cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, base64url without padding (22 characters)."""
-    return base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+def _cluster_id(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """A KRaft cluster id: 16 random bytes, base64url without padding (22 characters).
+
+    Never one that starts with ``-`` (1 in 64 would): the storage tool would read it as an
+    option and fail with "argument --cluster-id/-t: expected one argument" (it did, in CI).
+    Kafka's own ``Uuid.randomUuid`` skips those too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _jaas_value(text: str) -> str:
