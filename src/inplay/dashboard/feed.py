@@ -261,6 +261,7 @@ class LiveFeed:
     # -- Kafka --------------------------------------------------------------------------------
     def _connect(self) -> bool:
         from inplay import kafka_io
+        from inplay.clients.base import FETCH_MAX_WAIT_MS
 
         if self._consumer is not None:
             return True
@@ -279,7 +280,7 @@ class LiveFeed:
                 bootstrap_timeout_ms=self.connect_timeout_ms,
                 request_timeout_ms=max(5000, self.connect_timeout_ms + 1000),
                 max_poll_records=2000,
-                fetch_max_wait_ms=100,
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             )
         except Exception as exc:  # noqa: BLE001 - shown in the page, retried later
             self.error = str(exc)
