@@ -49,18 +49,18 @@ test: $(STAMP) ## Run the whole test suite (starts its own embedded broker, or u
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 reliability: $(STAMP) ## Fault injection, fuzz and SASL tests (own Apache Kafka on the JVM), then docs/RELIABILITY.md
-	$(BIN)/python -m inplay.apache_kafka jars
-	$(BIN)/pytest tests/test_faults.py tests/test_fuzz.py tests/test_security.py
-	$(BIN)/python -m inplay.reliability --out docs/RELIABILITY.md
+	$(BIN)/python -m inplay.brokers.apache jars
+	$(BIN)/pytest tests/scenarios
+	$(BIN)/python -m inplay.reporting.reliability --out docs/RELIABILITY.md
 
 test-fast: $(STAMP) ## Only the tests that need neither Kafka, real data nor notebooks
 	$(BIN)/pytest -m "not kafka and not shared_data and not notebooks"
 
 test-apache: $(STAMP) ## The whole suite against a fresh Apache Kafka on the JVM (started and stopped here)
 	@export INPLAY_APACHE_KAFKA_STATE=data/apache-kafka-test.json; \
-	$(BIN)/python -m inplay.apache_kafka start || exit $$?; status=0; \
-	KAFKA_BOOTSTRAP_SERVERS=$$($(BIN)/python -m inplay.apache_kafka bootstrap) $(BIN)/pytest || status=$$?; \
-	$(BIN)/python -m inplay.apache_kafka stop; exit $$status
+	$(BIN)/python -m inplay.brokers.apache start || exit $$?; status=0; \
+	KAFKA_BOOTSTRAP_SERVERS=$$($(BIN)/python -m inplay.brokers.apache bootstrap) $(BIN)/pytest || status=$$?; \
+	$(BIN)/python -m inplay.brokers.apache stop; exit $$status
 
 lint: $(STAMP) ## ruff on src, tests, benchmarks and notebooks; check notebooks carry no outputs
 	$(BIN)/ruff check src tests benchmarks notebooks
@@ -89,14 +89,14 @@ kafka-down: ## Stop the docker compose services
 	docker compose down
 
 kafka-jvm-start: $(STAMP) ## Apache Kafka 4.x on the JVM, no Docker (Java 17+, Maven); then export KAFKA_BOOTSTRAP_SERVERS
-	$(BIN)/python -m inplay.apache_kafka start
-	@echo "export KAFKA_BOOTSTRAP_SERVERS=$$($(BIN)/python -m inplay.apache_kafka bootstrap)"
+	$(BIN)/python -m inplay.brokers.apache start
+	@echo "export KAFKA_BOOTSTRAP_SERVERS=$$($(BIN)/python -m inplay.brokers.apache bootstrap)"
 
 kafka-jvm-stop: $(STAMP) ## Stop the JVM Apache Kafka
-	$(BIN)/python -m inplay.apache_kafka stop
+	$(BIN)/python -m inplay.brokers.apache stop
 
 kafka-jvm-status: $(STAMP) ## Is the JVM Apache Kafka running, and where?
-	$(BIN)/python -m inplay.apache_kafka status
+	$(BIN)/python -m inplay.brokers.apache status
 
 data-download: $(STAMP) ## Download StatsBomb open data (FIFA World Cup 2022) into data/raw/statsbomb
 	$(BIN)/inplay data download

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from inplay import config
-from inplay.evaluate import (
+from inplay.evaluation.evaluate import (
     calibration_table,
     evaluate,
     metrics_table,

@@ -11,7 +11,7 @@ state file and stopped at the end; or KAFKA_BOOTSTRAP_SERVERS) and real StatsBom
   marker is sent) the slot kicks off the next match, so about ``--live`` matches are live at
   any time and many matches END during the run. Fresh topics; match ids are offset by 10^8
   per pass if the data runs out.
-* The scorer (``inplay.scoring.Scorer``, ``--workers`` processes in one consumer group, each a
+* The scorer (``inplay.live.scorer.Scorer``, ``--workers`` processes in one consumer group, each a
   separate process) scores them with the project's selected model (``models/selected.json``,
   as ``inplay score`` does), or ``--model``, or, when no model was fitted, a quick
   ``goal_rate`` fitted on the replayed matches' minute snapshots.
@@ -27,7 +27,7 @@ state file and stopped at the end; or KAFKA_BOOTSTRAP_SERVERS) and real StatsBom
   flat if <= --lag-threshold x the offered events per minute).
 
 Prints a per-interval table and a summary, writes JSON (--out, default reports/soak.json) and
-records the figures with ``inplay.reliability.record("soak", ...)``.
+records the figures with ``inplay.reporting.reliability.record("soak", ...)``.
 
     .venv/bin/python benchmarks/soak.py                       # 10 minutes, 100 matches live
     .venv/bin/python benchmarks/soak.py --minutes 1.5 --live 20
@@ -62,7 +62,7 @@ import numpy as np
 import orjson
 
 from inplay import config
-from inplay import topics as topics_admin
+from inplay.kafka import topics as topics_admin
 
 ROOT = Path(__file__).resolve().parents[1]
 MATCH_CLOCK_S = 95 * 60  # nominal match length (90 minutes plus typical stoppage time)
@@ -80,7 +80,7 @@ def load() -> dict[str, float]:
 class Prepared:
     """One match, ready to send: match-clock seconds and the JSON of each message.
 
-    ``values[i]`` is the message as :func:`inplay.replay.encode_event` writes it, without the
+    ``values[i]`` is the message as :func:`inplay.live.replay.encode_event` writes it, without the
     closing brace and without ``match_id`` and ``sent_at``, which are added when it is sent
     (so the same match can be replayed under another id).
     """
@@ -102,9 +102,9 @@ def _prepare(job: tuple[str, Any, bool]) -> tuple | str:
 
     Returns plain values (a class of this script would not unpickle in the parent).
     """
-    from inplay.data import StatsBombData
-    from inplay.dataset import build_match_rows
-    from inplay.replay import match_end_event, match_timeline
+    from inplay.data.dataset import build_match_rows
+    from inplay.data.statsbomb import StatsBombData
+    from inplay.live.replay import match_end_event, match_timeline
 
     root, match, with_rows = job
     try:
@@ -182,7 +182,7 @@ def model_path(args, prepared: list[Prepared], tmp: Path) -> tuple[str, str]:
     if (config.MODELS_DIR / SELECTED_FILE).is_file():
         name = selected_model_name()
         return str(config.MODELS_DIR / name), f"selected in models/ ({name})"
-    from inplay.evaluate import with_priors
+    from inplay.evaluation.evaluate import with_priors
 
     rows = pd.DataFrame([row for p in prepared for row in p.rows])
     rows = with_priors(rows, args.data_dir)
@@ -203,8 +203,8 @@ def _scorer(bootstrap: str, client: str, topics: dict, group: str, model: str, q
     """One scoring worker (spawned): runs until SIGTERM, then puts its statistics on queue."""
     try:
         os.environ["INPLAY_KAFKA_CLIENT"] = client
+        from inplay.live.scorer import Scorer
         from inplay.models import load_model
-        from inplay.scoring import Scorer
 
         scorer = Scorer(
             load_model(model), bootstrap=bootstrap, group_id=group, client=client, **topics
@@ -262,7 +262,7 @@ class Monitor:
         self._thread.join(30)
 
     def _open(self):
-        from inplay.clients import make_consumer_client
+        from inplay.kafka.clients import make_consumer_client
 
         s = self.soak
         consumer = make_consumer_client(None, s.bootstrap, s.client)
@@ -519,7 +519,7 @@ def read_results(bootstrap: str, client: str, topic: str, expect: int, idle: flo
     """Every prediction on ``topic``: keys, latency (ms) and scored_at, as numpy arrays."""
     from tqdm.auto import tqdm
 
-    from inplay.clients import make_consumer_client
+    from inplay.kafka.clients import make_consumer_client
 
     consumer = make_consumer_client(None, bootstrap, client)
     keys, lat, at = array("q"), array("d"), array("d")
@@ -665,7 +665,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--out", default=str(ROOT / "reports" / "soak.json"), help="JSON report to write"
     )
     parser.add_argument(
-        "--no-record", action="store_true", help="do not call inplay.reliability.record"
+        "--no-record", action="store_true", help="do not call inplay.reporting.reliability.record"
     )
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.live < 1 or args.workers < 1:
@@ -675,9 +675,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from inplay import broker as embedded
-    from inplay.clients import client_name, make_producer_client
-    from inplay.data import StatsBombData, shared_data_dir
+    from inplay.brokers import embedded
+    from inplay.data.statsbomb import StatsBombData, shared_data_dir
+    from inplay.kafka.clients import client_name, make_producer_client
 
     data_dir = Path(args.data_dir) if args.data_dir else shared_data_dir()
     if data_dir is None or not data_dir.is_dir():
@@ -836,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"\nwritten {out}")
     if not args.no_record:
-        from inplay import reliability
+        from inplay.reporting import reliability
 
         path = reliability.record(
             "soak",

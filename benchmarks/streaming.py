@@ -36,7 +36,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from inplay import config
-from inplay import topics as topics_admin
+from inplay.kafka import topics as topics_admin
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def load() -> dict[str, float]:
 
 # -- setup ------------------------------------------------------------------------------------
 def pick_matches(n: int, offset: int = 0):
-    from inplay.data import StatsBombData
+    from inplay.data.statsbomb import StatsBombData
 
     data = StatsBombData()
     matches = data.matches()
@@ -57,7 +57,7 @@ def pick_matches(n: int, offset: int = 0):
 
 def fill(bootstrap: str, topic: str, data, matches) -> int:
     """Replay ``matches`` as fast as possible into ``topic``; return the number of events."""
-    from inplay.replay import replay
+    from inplay.live.replay import replay
 
     stats = replay(data, matches, topic=topic, bootstrap=bootstrap, progress=True)
     return stats.events
@@ -65,7 +65,7 @@ def fill(bootstrap: str, topic: str, data, matches) -> int:
 
 # -- (a) passthrough ---------------------------------------------------------------------------
 def passthrough(bootstrap: str, client: str, source: str, sink: str, total: int) -> dict:
-    from inplay.clients import make_consumer_client, make_producer_client, next_offsets
+    from inplay.kafka.clients import make_consumer_client, make_producer_client, next_offsets
 
     consumer = make_consumer_client(f"bench-pass-{uuid.uuid4().hex[:8]}", bootstrap, client)
     producer = make_producer_client(bootstrap, client)
@@ -117,7 +117,7 @@ def score(
     profile: bool = False,
 ) -> dict:
     """Run one scorer in this process until idle; its statistics (and a profile if asked)."""
-    from inplay.scoring import Scorer
+    from inplay.live.scorer import Scorer
 
     scorer = Scorer(_model(), bootstrap=bootstrap, group_id=group, client=client, **topics)
     profiler = cProfile.Profile() if profile else None
@@ -202,8 +202,8 @@ def latency(
     stagger: float,
 ) -> dict:
     """(c) replay ``n_matches`` at ``speed`` for ``seconds`` with a scorer process running."""
-    from inplay.clients import make_producer_client
-    from inplay.replay import encode_event, matchday
+    from inplay.kafka.clients import make_producer_client
+    from inplay.live.replay import encode_event, matchday
 
     topics = {
         "events_topic": f"{prefix}-lat{int(speed)}-{client}-events",
@@ -282,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(ROOT / "reports" / "streaming_benchmark.json"))
     args = parser.parse_args(argv)
 
-    from inplay import broker as embedded
-    from inplay.clients import client_name
+    from inplay.brokers import embedded
+    from inplay.kafka.clients import client_name
 
     clients = [client_name(c.strip()) for c in args.clients.split(",") if c.strip()]
     profiled = {client_name(c.strip()) for c in args.profile.split(",") if c.strip()}

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from inplay import broker, config
+from inplay import config
+from inplay.brokers import embedded as broker
 
 # ---------------------------------------------------------------------------------------------
 # Kafka
@@ -51,7 +52,7 @@ def fresh_topics(
     """
     from kafka.admin import NewTopic
 
-    from inplay import kafka_io
+    from inplay.kafka import io as kafka_io
 
     admin = kafka_io.make_admin(kafka_bootstrap)
     created: list[str] = []

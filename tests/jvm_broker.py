@@ -17,16 +17,16 @@ def private_apache_kafka(folder: Path, **start_options: Any) -> Iterator[Any]:
     """Start an Apache Kafka of its own in ``folder`` (state file, log) and stop it after.
 
     Skips the test when the jars or Java are missing. ``start_options`` go to
-    :func:`inplay.apache_kafka.start` (e.g. ``sasl_users``, ``tls``).
+    :func:`inplay.brokers.apache.start` (e.g. ``sasl_users``, ``tls``).
 
     Yields:
-        The :class:`inplay.apache_kafka.KafkaInfo` of the running broker; its state file is
+        The :class:`inplay.brokers.apache.KafkaInfo` of the running broker; its state file is
         ``folder / "kafka.json"``.
     """
-    from inplay import apache_kafka
+    from inplay.brokers import apache as apache_kafka
 
     if not apache_kafka.jars_available():
-        pytest.skip("no Apache Kafka jars (python -m inplay.apache_kafka jars)")
+        pytest.skip("no Apache Kafka jars (python -m inplay.brokers.apache jars)")
     try:
         apache_kafka.java_command()
     except config.ConfigError as exc:

@@ -14,7 +14,7 @@ import orjson
 import pandas as pd
 
 from inplay import config
-from inplay.data import Match, StatsBombData, ensure_data
+from inplay.data.statsbomb import Match, StatsBombData, ensure_data
 
 __all__ = [
     "DEMO_MATCH_IDS",
@@ -117,8 +117,8 @@ def build_dataset(
     workers: int = 2,
     progress: bool = True,
 ):
-    """Build and write the labelled snapshot tables (see :mod:`inplay.dataset`)."""
-    from inplay.dataset import write_dataset
+    """Build and write the labelled snapshot tables (see :mod:`inplay.data.dataset`)."""
+    from inplay.data.dataset import write_dataset
 
     data = ensure_data()
     matches = select_matches(data, competition_ids, season_ids, match_ids, n_matches)
@@ -136,15 +136,15 @@ def fit_models(
 
     The snapshots get their pre-match priors (team names, dates, Elo, closing odds) from the
     StatsBomb match lists when ``INPLAY_DATA_DIR`` lists their matches
-    (:func:`inplay.evaluate.with_priors`). The model with the lowest cross-validated log loss
-    among those that do not need closing odds (the live scorer has none) is recorded as the
+    (:func:`inplay.evaluation.evaluate.with_priors`). The model with the lowest cross-validated
+    log loss among those that do not need closing odds (the live scorer has none) is recorded as the
     selected model (``models/selected.json``), which ``inplay score`` uses by default.
 
     Returns:
         (the evaluation result, the selected model name)
     """
-    from inplay.dataset import INFO_FILE, load_snapshots
-    from inplay.evaluate import BASELINE, evaluate, with_priors
+    from inplay.data.dataset import INFO_FILE, load_snapshots
+    from inplay.evaluation.evaluate import BASELINE, evaluate, with_priors
     from inplay.models import MODELS, make_model, save_model
 
     names = list(names)
@@ -218,7 +218,7 @@ def score_live(
     **topics: str,
 ):
     """Run one scoring worker until ``max_events`` or ``idle_timeout``; returns its stats."""
-    from inplay.scoring import Scorer
+    from inplay.live.scorer import Scorer
 
     scorer = Scorer(
         load_scoring_model(model), bootstrap=bootstrap, group_id=group_id, client=client, **topics
@@ -274,7 +274,7 @@ def read_json_topic(
     topic: str, bootstrap: str | None = None, timeout: float = 30.0
 ) -> pd.DataFrame:
     """Every JSON message of a topic as a DataFrame (with partition and offset)."""
-    from inplay.kafka_io import read_topic
+    from inplay.kafka.io import read_topic
 
     rows = []
     for record in read_topic(topic, bootstrap=bootstrap, timeout=timeout):

@@ -21,7 +21,7 @@ from inplay import config
 from inplay.dashboard import AppSettings
 from inplay.dashboard.feed import LiveFeed
 from inplay.dashboard.views import ago, match_label, matches_table_html, percent, xg_figure
-from inplay.plots import CREDIT, match_minutes, win_probability_figure
+from inplay.reporting.plots import CREDIT, match_minutes, win_probability_figure
 
 log = logging.getLogger("inplay.dashboard")
 

@@ -105,7 +105,7 @@ class LiveFeed:
     share one feed.
 
     Args:
-        bootstrap: Kafka bootstrap servers; None = :func:`inplay.kafka_io.bootstrap_servers`
+        bootstrap: Kafka bootstrap servers; None = :func:`inplay.kafka.io.bootstrap_servers`
             at connection time (``KAFKA_BOOTSTRAP_SERVERS`` or the embedded broker).
         results_topic: Where predictions are read.
         monitoring_topic: Where statistics and quarantined messages are read.
@@ -260,8 +260,8 @@ class LiveFeed:
 
     # -- Kafka --------------------------------------------------------------------------------
     def _connect(self) -> bool:
-        from inplay import kafka_io
-        from inplay.clients.base import FETCH_MAX_WAIT_MS
+        from inplay.kafka import io as kafka_io
+        from inplay.kafka.clients.base import FETCH_MAX_WAIT_MS
 
         if self._consumer is not None:
             return True

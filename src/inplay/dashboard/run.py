@@ -5,7 +5,7 @@
 1. finds the broker (``KAFKA_BOOTSTRAP_SERVERS``) or starts the embedded one;
 2. creates the six topics (idempotent);
 3. loads the fitted model from ``models/`` (run ``inplay fit`` or ``make demo`` first);
-4. starts the scorer (a :class:`~inplay.scoring.Scorer` in a thread, group ``inplay-scorer``);
+4. starts the scorer (a :class:`~inplay.live.scorer.Scorer` in a thread, group ``inplay-scorer``);
 5. starts a replay of the demo matches at ``--speed`` times real time (a thread);
 6. starts the Streamlit app and prints its URL;
 
@@ -120,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         config.ConfigError: no broker, no data or no fitted model; the message says what to do.
     """
-    from inplay import broker, kafka_io, topics
+    from inplay.brokers import embedded as broker
+    from inplay.kafka import io as kafka_io
+    from inplay.kafka import topics
 
     started_at = time.time()
     stop = threading.Event()
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             created = topics.create_topics(bootstrap)
             _say(f"topics: {sum(v == 'created' for v in created.values())} created")
         if args.score:
-            from inplay.scoring import Scorer
+            from inplay.live.scorer import Scorer
 
             scorer = Scorer(model, bootstrap=bootstrap, stats_interval=2.0)
             _say(f"scorer: model {scorer.model_version}, group {scorer.group_id}")
@@ -213,10 +215,10 @@ def _load_model(name: str | None):
 
 
 def _start_replay(args: argparse.Namespace, bootstrap: str | None, stop: threading.Event):
-    from inplay import kafka_io
-    from inplay.data import ensure_data
+    from inplay.data.statsbomb import ensure_data
+    from inplay.kafka import io as kafka_io
+    from inplay.live.replay import replay
     from inplay.pipeline import DEMO_MATCH_IDS, select_matches
-    from inplay.replay import replay
 
     data = ensure_data()
     matches = select_matches(data, match_ids=args.match_ids or list(DEMO_MATCH_IDS))

@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import plotly.graph_objects as go
 
-from inplay.plots import (
+from inplay.reporting.plots import (
     AWAY_COLOUR,
     DRAW_COLOUR,
     HOME_COLOUR,

@@ -1,0 +1,725 @@
+"""A real Apache Kafka 4.x broker on the JVM, without Docker: resolve, start, stop.
+
+The official jars come from Maven Central through Maven (``scripts/kafka-jvm/pom.xml``) and are
+copied once into a cache folder (``~/.cache/inplay/kafka-<version>/libs``; Maven keeps its own
+copy in ``~/.m2``). ``start`` formats a fresh single-node KRaft storage folder (combined
+broker + controller, dynamic quorum formatted with ``--standalone``), runs ``kafka.Kafka`` on
+127.0.0.1 and two free ports with a small heap, waits until the client port answers a metadata
+request, and records the broker in a JSON state file. ``stop`` sends SIGTERM, waits up to 30 s,
+then SIGKILL, and removes the data folder.
+
+Needs Java 17+ and Maven (``mvn``) on PATH, or ``JAVA_HOME``/``MVN``. Command line::
+
+    python -m inplay.brokers.apache start|stop|status|bootstrap|jars|version
+
+Settings: ``INPLAY_KAFKA_VERSION`` (default :data:`DEFAULT_VERSION`), ``INPLAY_KAFKA_CACHE``
+(default ``$XDG_CACHE_HOME/inplay`` or ``~/.cache/inplay``), ``INPLAY_APACHE_KAFKA_STATE``
+(default ``data/apache-kafka.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from inplay import config
+from inplay.brokers import embedded as broker
+from inplay.config import ConfigError
+
+__all__ = [
+    "DEFAULT_VERSION",
+    "KafkaInfo",
+    "kafka_version",
+    "cache_dir",
+    "libs_dir",
+    "jars_available",
+    "resolve_jars",
+    "java_command",
+    "classpath",
+    "start",
+    "restart",
+    "status",
+    "stop",
+    "main",
+]
+
+# The version docker-compose.yml runs (apache/kafka:4.1.0), so CI tests what users deploy.
+DEFAULT_VERSION = "4.1.0"
+POM = config.PROJECT_ROOT / "scripts" / "kafka-jvm" / "pom.xml"
+# maven-dependency-plugin is pinned in the POM; the goal is named by its full coordinates too,
+# so an old default plugin of Maven 3.8.x is never used.
+_COPY_GOAL = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
+_HOST = "127.0.0.1"
+_READY_TIMEOUT = 120.0
+_STOP_TIMEOUT = 30.0
+_COMPLETE = ".complete"
+_JVM_OPTS = [
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+]
+
+
+@dataclass
+class KafkaInfo:
+    """What the state file records about a running Apache Kafka broker.
+
+    Attributes:
+        pid: Process id of the JVM.
+        port: Client (PLAINTEXT) port on 127.0.0.1.
+        controller_port: KRaft controller port on 127.0.0.1.
+        version: Apache Kafka version (from the broker's own log when it said so).
+        data_dir: The run folder: KRaft storage, server.properties, log4j2 configuration.
+        log_file: File receiving the broker's stdout and stderr.
+        started_at: Start time, seconds since the epoch.
+        startup_seconds: Seconds from launching the JVM to the first answered metadata request.
+        sasl_port: Port of the SASL_PLAINTEXT listener (mechanism PLAIN), when started with
+            users; None otherwise.
+        restarts: How many times :func:`restart` brought this broker back on the same data.
+    """
+
+    pid: int
+    port: int
+    controller_port: int
+    version: str
+    data_dir: str
+    log_file: str
+    started_at: float
+    startup_seconds: float
+    sasl_port: int | None = None
+    restarts: int = 0
+
+    @property
+    def bootstrap(self) -> str:
+        """The ``host:port`` string to give Kafka clients as bootstrap servers."""
+        return f"{_HOST}:{self.port}"
+
+    @property
+    def sasl_bootstrap(self) -> str | None:
+        """``host:port`` of the SASL/PLAIN listener, or None when there is none."""
+        return f"{_HOST}:{self.sasl_port}" if self.sasl_port else None
+
+    def to_dict(self) -> dict:
+        """Return the fields, plus ``bootstrap``, as a JSON-ready dict."""
+        return {**asdict(self), "bootstrap": self.bootstrap, "sasl_bootstrap": self.sasl_bootstrap}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> KafkaInfo:
+        """Build a :class:`KafkaInfo` from a dict as written by :meth:`to_dict`.
+
+        Raises:
+            KeyError: a field is missing.
+            ValueError: a field has the wrong type.
+        """
+        return cls(
+            pid=int(data["pid"]),
+            port=int(data["port"]),
+            controller_port=int(data["controller_port"]),
+            version=str(data["version"]),
+            data_dir=str(data["data_dir"]),
+            log_file=str(data["log_file"]),
+            started_at=float(data["started_at"]),
+            startup_seconds=float(data["startup_seconds"]),
+            sasl_port=int(data["sasl_port"]) if data.get("sasl_port") else None,
+            restarts=int(data.get("restarts", 0)),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Jars
+
+
+def kafka_version() -> str:
+    """The Apache Kafka version to use: ``INPLAY_KAFKA_VERSION`` or :data:`DEFAULT_VERSION`.
+
+    Raises:
+        ConfigError: the setting does not look like a 4.x version.
+    """
+    version = config.env_str("INPLAY_KAFKA_VERSION", DEFAULT_VERSION)
+    if not re.fullmatch(r"4\.\d+\.\d+", version):
+        raise ConfigError(
+            f"INPLAY_KAFKA_VERSION={version!r} is not an Apache Kafka 4.x release such as "
+            f"{DEFAULT_VERSION}; unset it or give one from Maven Central."
+        )
+    return version
+
+
+def cache_dir() -> Path:
+    """Root of inplay's cache: ``INPLAY_KAFKA_CACHE``, else ``$XDG_CACHE_HOME/inplay``."""
+    env = config.env_str("INPLAY_KAFKA_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = config.env_str("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "inplay"
+
+
+def libs_dir(version: str | None = None) -> Path:
+    """Where the jars of ``version`` are (or will be) copied."""
+    return cache_dir() / f"kafka-{version or kafka_version()}" / "libs"
+
+
+def jars_available(version: str | None = None) -> bool:
+    """Whether the jars of ``version`` were fully copied into the cache (nothing is fetched)."""
+    libs = libs_dir(version)
+    return (libs / _COMPLETE).is_file() and any(libs.glob("kafka_2.13-*.jar"))
+
+
+def _tool(name: str, env_var: str, sub: str) -> str:
+    home = config.env_str(env_var)
+    if home and (Path(home) / sub).is_file():
+        return str(Path(home) / sub)
+    found = shutil.which(name)
+    if not found:
+        raise ConfigError(
+            f"`{name}` was not found on PATH (nor under {env_var}); the Apache Kafka broker "
+            "needs Java 17+ and Maven. Install them, or set KAFKA_BOOTSTRAP_SERVERS to an "
+            "existing cluster."
+        )
+    return found
+
+
+def java_command() -> str:
+    """Path of ``java`` (``JAVA_HOME/bin/java``, else PATH).
+
+    Raises:
+        ConfigError: no Java, or a Java older than 17 (Kafka 4.x needs 17+).
+    """
+    java = _tool("java", "JAVA_HOME", "bin/java")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    major = int(match.group(1)) if match else 0
+    if major == 1 and match and match.group(2):  # "1.8.0_x" style
+        major = int(match.group(2))
+    if major < 17:
+        raise ConfigError(
+            f"{java} is Java {major or '?'}; Apache Kafka 4.x needs Java 17 or newer "
+            "(set JAVA_HOME to one)."
+        )
+    return java
+
+
+def resolve_jars(version: str | None = None, quiet: bool = True) -> Path:
+    """Copy the jars of ``version`` from Maven Central into the cache, unless already there.
+
+    Runs ``mvn dependency:copy-dependencies`` on ``scripts/kafka-jvm/pom.xml`` into a temporary
+    folder, then moves it into place, so an interrupted run never leaves a partial cache.
+
+    Args:
+        version: Apache Kafka version; :func:`kafka_version` when None.
+        quiet: Pass ``-q`` to Maven.
+
+    Returns:
+        The folder holding the jars.
+
+    Raises:
+        ConfigError: Maven is missing or the POM is not found.
+        RuntimeError: Maven failed (the message holds the end of its output).
+    """
+    version = version or kafka_version()
+    libs = libs_dir(version)
+    if jars_available(version):
+        return libs
+    if not POM.is_file():
+        raise ConfigError(f"{POM} is missing; it lists the Apache Kafka jars to resolve.")
+    mvn = _tool("mvn", "MAVEN_HOME", "bin/mvn")
+    libs.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".libs-", dir=libs.parent))
+    cmd = [
+        mvn,
+        "-B",
+        *(["-q"] if quiet else []),
+        "-f",
+        str(POM),
+        _COPY_GOAL,
+        f"-Dkafka.version={version}",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={staging}",
+    ]
+    started = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
+        shutil.rmtree(staging, ignore_errors=True)
+        tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-30:])
+        raise RuntimeError(
+            f"Maven could not resolve Apache Kafka {version} (exit {out.returncode}): "
+            f"{' '.join(cmd)}\n{tail}"
+        )
+    (staging / _COMPLETE).write_text(f"{version} {time.monotonic() - started:.1f}s\n")
+    if libs.exists():
+        shutil.rmtree(libs)
+    os.replace(staging, libs)
+    return libs
+
+
+def classpath(version: str | None = None) -> str:
+    """The JVM classpath (a ``libs/*`` wildcard) of ``version``, resolving jars if needed."""
+    return str(resolve_jars(version) / "*")
+
+
+def _run_java(main_class: str, *args: str, version: str | None = None) -> str:
+    """Run a Kafka main class in a small JVM and return its stdout (stderr on failure)."""
+    cmd = [java_command(), "-Xmx256m", "-cp", classpath(version), main_class, *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{main_class} failed ({out.returncode}): {out.stderr or out.stdout}")
+    return out.stdout
+
+
+def jar_version(version: str | None = None) -> str:
+    """The version Kafka itself reports (``kafka.Kafka --version``), e.g. ``4.1.0 (Commit:…)``."""
+    return _run_java("kafka.Kafka", "--version", version=version).strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Broker
+
+
+def _state_path(state_file: Path | str | None) -> Path:
+    if state_file is not None:
+        return Path(state_file)
+    env = config.env_str("INPLAY_APACHE_KAFKA_STATE")
+    return Path(env).expanduser() if env else config.DATA_DIR / "apache-kafka.json"
+
+
+def _read_state(path: Path) -> KafkaInfo | None:
+    try:
+        return KafkaInfo.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _is_our_broker(info: KafkaInfo) -> bool:
+    """Whether ``info.pid`` is alive and (where /proc tells) runs kafka.Kafka on our data dir."""
+    if not broker._pid_alive(info.pid):
+        return False
+    cmdline = Path(f"/proc/{info.pid}/cmdline")
+    if cmdline.exists():
+        try:
+            args = [os.fsdecode(a) for a in cmdline.read_bytes().split(b"\0")]
+        except OSError:
+            return True
+        return "kafka.Kafka" in args and any(a.startswith(info.data_dir) for a in args)
+    return True
+
+
+def status(state_file: Path | str | None = None) -> KafkaInfo | None:
+    """Return the running broker described by the state file, if any.
+
+    A stale or unreadable state file is removed.
+
+    Args:
+        state_file: State file; ``INPLAY_APACHE_KAFKA_STATE`` or ``data/apache-kafka.json``.
+    """
+    path = _state_path(state_file)
+    if not path.exists():
+        return None
+    info = _read_state(path)
+    if info is None or not _is_our_broker(info):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return None
+    return info
+
+
+def _cluster_id(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """A KRaft cluster id: 16 random bytes, base64url without padding (22 characters).
+
+    Never one that starts with ``-`` (1 in 64 would): the storage tool would read it as an
+    option and fail with "argument --cluster-id/-t: expected one argument" (it did, in CI).
+    Kafka's own ``Uuid.randomUuid`` skips those too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def _jaas_value(text: str) -> str:
+    """Quote a JAAS option value (backslash and double quote escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _server_properties(
+    run: Path,
+    port: int,
+    cport: int,
+    sasl_port: int | None = None,
+    sasl_users: dict[str, str] | None = None,
+    tls: tuple[str, str] | None = None,
+) -> str:
+    listeners = f"PLAINTEXT://{_HOST}:{port},CONTROLLER://{_HOST}:{cport}"
+    protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    sasl: dict[str, str] = {}
+    if sasl_port and sasl_users:
+        protocol = "SASL_SSL" if tls else "SASL_PLAINTEXT"
+        name = protocol.lower()
+        listeners += f",{protocol}://{_HOST}:{sasl_port}"
+        protocols += f",{protocol}:{protocol}"
+        users = " ".join(
+            f"user_{user}={_jaas_value(password)}" for user, password in sasl_users.items()
+        )
+        sasl = {
+            "sasl.enabled.mechanisms": "PLAIN",
+            # A .properties file treats backslashes as escapes: double the JAAS ones.
+            f"listener.name.{name}.plain.sasl.jaas.config": (
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
+            ).replace("\\", "\\\\"),
+        }
+        if tls:
+            # PEM contents inline; "\n" in a .properties value is a newline.
+            chain, key = (Path(p).read_text().strip().replace("\n", "\\n") for p in tls)
+            sasl[f"listener.name.{name}.ssl.keystore.type"] = "PEM"
+            sasl[f"listener.name.{name}.ssl.keystore.certificate.chain"] = chain
+            sasl[f"listener.name.{name}.ssl.keystore.key"] = key
+    settings = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.bootstrap.servers": f"{_HOST}:{cport}",
+        "listeners": listeners,
+        "advertised.listeners": listeners,
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": protocols,
+        "log.dirs": str(run / "kraft"),
+        "num.partitions": "1",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        # Groups form at once instead of after the default 3 s wait for more members.
+        "group.initial.rebalance.delay.ms": "0",
+        # The cleaner's dedupe buffer (128 MiB by default) lives on the heap.
+        "log.cleaner.dedupe.buffer.size": "16777216",
+        "num.network.threads": "2",
+        "num.io.threads": "2",
+        "num.recovery.threads.per.data.dir": "1",
+        **sasl,
+    }
+    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+_LOG4J2 = """\
+status = warn
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = STDOUT
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+
+def _logged_version(log_file: Path) -> str | None:
+    try:
+        text = log_file.read_text(errors="replace")
+    except OSError:
+        return None
+    found = re.findall(r"Kafka version: (\S+)", text)
+    return found[-1] if found else None
+
+
+def _launch(info: KafkaInfo, timeout: float) -> KafkaInfo:
+    """Run ``kafka.Kafka`` on the run folder of ``info`` and wait until it answers.
+
+    On success ``info`` gets the new pid, start time, startup seconds and logged version. On
+    failure the broker is stopped and RuntimeError holds the end of its log (the run folder is
+    left to the caller).
+    """
+    run = Path(info.data_dir)
+    log_file = Path(info.log_file)
+    cmd = [java_command(), *_JVM_OPTS, f"-Dlog4j2.configurationFile={run / 'log4j2.properties'}"]
+    cmd += ["-cp", classpath(info.version), "kafka.Kafka", str(run / "server.properties")]
+    launched = time.monotonic()
+    proc = broker._spawn(cmd, log_file, cwd=run)
+    info.pid = proc.pid
+    info.started_at = time.time()
+    deadline = launched + timeout
+    while True:
+        if proc.poll() is not None:
+            broker._CHILDREN.pop(proc.pid, None)
+            raise RuntimeError(
+                f"Apache Kafka exited with code {proc.returncode} while starting on "
+                f"{info.bootstrap}. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
+            )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            broker._terminate(proc.pid, _STOP_TIMEOUT)
+            raise RuntimeError(
+                f"Apache Kafka did not answer on {info.bootstrap} within {timeout:g} s; it was "
+                f"stopped. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
+            )
+        if broker._port_open(info.port, timeout=0.5) and broker._metadata_ok(
+            info.bootstrap, min(5.0, remaining)
+        ):
+            break
+        time.sleep(0.2)
+    info.startup_seconds = round(time.monotonic() - launched, 1)
+    info.version = _logged_version(log_file) or info.version
+    return info
+
+
+def start(
+    state_file: Path | str | None = None,
+    version: str | None = None,
+    timeout: float = _READY_TIMEOUT,
+    sasl_users: dict[str, str] | None = None,
+    tls: tuple[str, str] | None = None,
+) -> KafkaInfo:
+    """Start a fresh single-node Apache Kafka (KRaft), or return the one already running.
+
+    Args:
+        state_file: Where to record the broker; the log goes next to it (suffix ``.log``).
+        version: Apache Kafka version; :func:`kafka_version` when None.
+        timeout: Seconds to wait for the client port to answer a metadata request.
+        sasl_users: With users (name -> password), a second listener on another loopback port
+            requires SASL/PLAIN authentication (``SASL_PLAINTEXT``; see
+            :attr:`KafkaInfo.sasl_bootstrap`). The PLAINTEXT listener stays for the broker's
+            own traffic and for tests.
+        tls: With ``sasl_users``: (certificate chain PEM file, unencrypted PKCS#8 private key
+            PEM file) for that listener, which is then ``SASL_SSL`` (TLS + SASL/PLAIN).
+
+    Returns:
+        The running broker.
+
+    Raises:
+        ConfigError: Java 17+ or Maven is missing.
+        RuntimeError: formatting failed, or the broker exited or did not answer in time (it is
+            then stopped); the message holds the end of its log.
+    """
+    path = _state_path(state_file)
+    current = status(path)
+    if current is not None and broker._metadata_ok(current.bootstrap, 5.0):
+        return current
+    if current is not None:
+        stop(path)
+    version = version or kafka_version()
+    java = java_command()
+    cp = classpath(version)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = path.with_suffix(".log")
+    run = Path(tempfile.mkdtemp(prefix=f"inplay-kafka-{version}-"))
+    ports: set[int] = set()
+    while len(ports) < (3 if sasl_users else 2):
+        ports.add(broker._free_port())
+    port, cport, *rest = sorted(ports)
+    sasl_port = rest[0] if rest else None
+    props = run / "server.properties"
+    props.write_text(_server_properties(run, port, cport, sasl_port, sasl_users, tls))
+    log4j = run / "log4j2.properties"
+    log4j.write_text(_LOG4J2)
+
+    fmt = [
+        java,
+        "-Xmx256m",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        cp,
+        "kafka.tools.StorageTool",
+        "format",
+        "--standalone",
+        "-t",
+        _cluster_id(),
+        "-c",
+        str(props),
+    ]
+    out = subprocess.run(fmt, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        shutil.rmtree(run, ignore_errors=True)
+        raise RuntimeError(f"Formatting KRaft storage failed: {out.stdout}{out.stderr}")
+
+    info = KafkaInfo(
+        pid=0,
+        port=port,
+        controller_port=cport,
+        version=version,
+        data_dir=str(run),
+        log_file=str(log_file),
+        started_at=time.time(),
+        startup_seconds=0.0,
+        sasl_port=sasl_port,
+    )
+    try:
+        _launch(info, timeout)
+    except RuntimeError:
+        shutil.rmtree(run, ignore_errors=True)
+        raise
+    broker._write_state(path, info)
+    return info
+
+
+def restart(
+    state_file: Path | str | None = None,
+    kill: bool = False,
+    down_seconds: float = 0.0,
+    timeout: float = _READY_TIMEOUT,
+) -> KafkaInfo:
+    """Stop the running broker and start it again on the same ports and the same data.
+
+    Fault injection: clients see the broker vanish and come back with everything it had
+    written (topics, records, committed offsets, producer ids).
+
+    Args:
+        state_file: State file of the running broker.
+        kill: SIGKILL (a crash) instead of SIGTERM (a clean shutdown).
+        down_seconds: Seconds to stay down before starting again.
+        timeout: Seconds to wait for the restarted broker to answer.
+
+    Returns:
+        The restarted broker (new pid; ``restarts`` counts the restarts).
+
+    Raises:
+        RuntimeError: no broker is running, or it did not come back.
+    """
+    path = _state_path(state_file)
+    info = status(path)
+    if info is None:
+        raise RuntimeError(f"no Apache Kafka running for state file {path}")
+    if kill:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGKILL)
+        child = broker._CHILDREN.pop(info.pid, None)
+        if child is not None:
+            child.wait(timeout=30)
+        else:
+            deadline = time.monotonic() + 30
+            while broker._pid_alive(info.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+    else:
+        broker._terminate(info.pid, _STOP_TIMEOUT)
+    if down_seconds > 0:
+        time.sleep(down_seconds)
+    _launch(info, timeout)
+    info.restarts += 1
+    broker._write_state(path, info)
+    return info
+
+
+def stop(state_file: Path | str | None = None, timeout: float = _STOP_TIMEOUT) -> bool:
+    """Stop the broker of the state file: SIGTERM, up to ``timeout`` s, then SIGKILL.
+
+    The state file and the run's data folder are removed; the log is kept.
+
+    Args:
+        state_file: State file; ``INPLAY_APACHE_KAFKA_STATE`` or ``data/apache-kafka.json``.
+        timeout: Seconds to wait after SIGTERM before SIGKILL.
+
+    Returns:
+        True if a broker was stopped, False if none was running.
+    """
+    path = _state_path(state_file)
+    info = status(path)
+    if info is None:
+        return False
+    broker._terminate(info.pid, timeout)
+    if Path(info.data_dir).name.startswith("inplay-kafka-"):
+        shutil.rmtree(info.data_dir, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m inplay.brokers.apache start|stop|status|bootstrap|jars|version``.
+
+    Returns:
+        The exit status: 0 on success, 1 when ``status``/``bootstrap`` find no broker, 2 on a
+        setting error.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m inplay.brokers.apache",
+        description="A real single-node Apache Kafka 4.x (KRaft) on the JVM, without Docker.",
+    )
+    parser.add_argument(
+        "verb",
+        choices=["start", "stop", "restart", "status", "bootstrap", "jars", "version"],
+        help="start: resolve jars, format, start, wait until ready; stop: SIGTERM then "
+        "SIGKILL after 30 s; restart: stop (SIGTERM, or SIGKILL with --kill) and start again "
+        "on the same ports and data; status: is it running; bootstrap: print host:port; jars: "
+        "resolve the jars and print their folder; version: the version the jars report",
+    )
+    parser.add_argument(
+        "--sasl-user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="start: add a SASL_PLAINTEXT listener (mechanism PLAIN) with this user; repeat "
+        "for more users. Its address is in `status` as sasl_bootstrap",
+    )
+    parser.add_argument("--kill", action="store_true", help="restart: SIGKILL instead of SIGTERM")
+    parser.add_argument("--state-file", help="state file (default data/apache-kafka.json)")
+    parser.add_argument("--timeout", type=float, default=_READY_TIMEOUT, help="start timeout, s")
+    args = parser.parse_args(argv)
+    try:
+        if args.verb == "start":
+            users = {}
+            for item in args.sasl_user:
+                name, sep, password = item.partition(":")
+                if not sep or not name:
+                    raise ConfigError(f"--sasl-user {item!r} must look like NAME:PASSWORD")
+                users[name] = password
+            info = start(args.state_file, timeout=args.timeout, sasl_users=users or None)
+            sasl = f", SASL/PLAIN at {info.sasl_bootstrap}" if info.sasl_bootstrap else ""
+            print(
+                f"Apache Kafka {info.version} running at {info.bootstrap}{sasl} (pid {info.pid}, "
+                f"ready in {info.startup_seconds:g} s); data {info.data_dir}; log {info.log_file}"
+            )
+        elif args.verb == "restart":
+            info = restart(args.state_file, kill=args.kill, timeout=args.timeout)
+            print(
+                f"Apache Kafka restarted at {info.bootstrap} (pid {info.pid}, ready in "
+                f"{info.startup_seconds:g} s, restart {info.restarts})"
+            )
+        elif args.verb == "stop":
+            print("Apache Kafka stopped" if stop(args.state_file) else "Apache Kafka not running")
+        elif args.verb in {"status", "bootstrap"}:
+            info = status(args.state_file)
+            if info is None:
+                print("Apache Kafka not running", file=sys.stderr)
+                return 1
+            if args.verb == "bootstrap":
+                print(info.bootstrap)
+            else:
+                print(json.dumps(info.to_dict(), indent=2))
+        elif args.verb == "jars":
+            started = time.monotonic()
+            libs = resolve_jars()
+            n = len(list(libs.glob("*.jar")))
+            print(f"{libs} ({n} jars, {time.monotonic() - started:.1f} s)")
+        else:
+            print(f"Apache Kafka {jar_version()}")
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,432 @@
+"""The seam implemented with confluent-kafka (librdkafka; ``pip install -e '.[fast]'``).
+
+inplay's settings (:func:`inplay.config.producer_settings`, ``consumer_settings``,
+``security_settings``, ``client_settings``) are translated to librdkafka's names:
+
+=========================  ======================================================
+inplay (environment)       librdkafka
+=========================  ======================================================
+KAFKA_ACKS                 ``acks``
+KAFKA_RETRIES              ``retries``
+KAFKA_BATCH_SIZE           ``batch.size`` (bytes per partition batch)
+KAFKA_LINGER_MS            ``linger.ms``
+KAFKA_COMPRESSION_TYPE     ``compression.type``
+KAFKA_BUFFER_MEMORY        ``queue.buffering.max.kbytes`` (bytes / 1024)
+KAFKA_AUTO_OFFSET_RESET    ``auto.offset.reset``
+KAFKA_SESSION_TIMEOUT_MS   ``session.timeout.ms``
+KAFKA_HEARTBEAT_...        ``heartbeat.interval.ms``
+KAFKA_SECURITY_PROTOCOL    ``security.protocol``
+KAFKA_SASL_MECHANISM       ``sasl.mechanism``
+KAFKA_SASL_USERNAME/...    ``sasl.username`` / ``sasl.password``
+KAFKA_SSL_CAFILE           ``ssl.ca.location``
+=========================  ======================================================
+
+Consumers never auto-commit (``enable.auto.commit=false``); producers are idempotent
+(``enable.idempotence=true``) whenever ``acks`` is ``all``. librdkafka connects lazily, so both
+constructors ask the cluster for metadata within ``KAFKA_BOOTSTRAP_TIMEOUT_MS`` and turn a
+failure into :class:`inplay.config.ConfigError` naming ``KAFKA_BOOTSTRAP_SERVERS``.
+librdkafka's own log lines go to the ``inplay.kafka.clients.confluent`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_INVALID,
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+)
+from confluent_kafka import TopicPartition as CTopicPartition
+
+from inplay import config
+from inplay.kafka import io as kafka_io
+from inplay.kafka.clients.base import (
+    FETCH_MAX_WAIT_MS,
+    ConsumerClient,
+    DeliveryError,
+    ProducerClient,
+    Record,
+    TopicPartition,
+)
+
+__all__ = ["ConfluentProducer", "ConfluentConsumer", "producer_config", "consumer_config"]
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[list[TopicPartition]], None]
+
+# Error codes of librdkafka that are not worth stopping a consumer for: it retries by itself.
+_SKIP = {KafkaError._PARTITION_EOF}
+_TRANSIENT = {
+    KafkaError._TRANSPORT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._TIMED_OUT,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_PARTITION,
+    KafkaError._UNKNOWN_TOPIC,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+}
+
+
+def _security() -> dict[str, Any]:
+    names = {
+        "security_protocol": "security.protocol",
+        "sasl_mechanism": "sasl.mechanism",
+        "sasl_plain_username": "sasl.username",
+        "sasl_plain_password": "sasl.password",
+        "ssl_cafile": "ssl.ca.location",
+    }
+    return {names[k]: v for k, v in config.security_settings().items() if k in names}
+
+
+def _timeout_s() -> float:
+    return config.client_settings()["bootstrap_timeout_ms"] / 1000.0
+
+
+def producer_config(bootstrap: str) -> dict[str, Any]:
+    """The librdkafka producer settings translated from inplay's (see the module docstring)."""
+    s = config.producer_settings()
+    acks = "all" if s["acks"] in ("all", -1) else str(s["acks"])
+    conf: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "acks": acks,
+        "retries": s["retries"],
+        "batch.size": s["batch_size"],
+        "linger.ms": s["linger_ms"],
+        "compression.type": s["compression_type"] or "none",
+        "queue.buffering.max.kbytes": max(1, s["buffer_memory"] // 1024),
+        # Idempotence needs acks=all; with it retries neither duplicate nor reorder.
+        "enable.idempotence": acks == "all",
+        "logger": log,
+    }
+    conf.update(_security())
+    return conf
+
+
+def consumer_config(bootstrap: str, group_id: str | None) -> dict[str, Any]:
+    """The librdkafka consumer settings translated from inplay's (see the module docstring)."""
+    s = config.consumer_settings()
+    conf: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        # librdkafka needs a group id even to assign(); a group-less consumer gets a private one
+        # that it never commits to.
+        "group.id": group_id or f"inplay-nogroup-{uuid.uuid4().hex}",
+        "enable.auto.commit": False,
+        "auto.offset.reset": s["auto_offset_reset"],
+        "session.timeout.ms": s["session_timeout_ms"],
+        "heartbeat.interval.ms": s["heartbeat_interval_ms"],
+        # librdkafka's 500 ms made every watermarks() call take about 330 ms.
+        "fetch.wait.max.ms": FETCH_MAX_WAIT_MS,
+        "logger": log,
+    }
+    conf.update(_security())
+    return conf
+
+
+def _probe(client: Producer | Consumer, bootstrap: str) -> None:
+    """Ask for cluster metadata; ConfigError naming KAFKA_BOOTSTRAP_SERVERS when unreachable."""
+    try:
+        client.list_topics(timeout=_timeout_s())
+    except KafkaException as exc:
+        raise kafka_io.unreachable_error(bootstrap, exc) from exc
+
+
+def _ctp(partition: TopicPartition, offset: int | None = None) -> CTopicPartition:
+    if offset is None:
+        return CTopicPartition(partition[0], int(partition[1]))
+    return CTopicPartition(partition[0], int(partition[1]), int(offset))
+
+
+def _pairs(partitions: list[CTopicPartition]) -> list[TopicPartition]:
+    return sorted((tp.topic, tp.partition) for tp in partitions)
+
+
+def _raise_partition_errors(partitions: list[CTopicPartition] | None) -> None:
+    for tp in partitions or ():
+        if tp.error is not None:
+            raise KafkaException(tp.error)
+
+
+class ConfluentProducer(ProducerClient):
+    """A confluent-kafka producer with inplay's producer settings, idempotent with acks=all.
+
+    Args:
+        bootstrap: ``host:port[,host:port]``.
+
+    Raises:
+        inplay.config.ConfigError: the cluster cannot be reached (names
+            ``KAFKA_BOOTSTRAP_SERVERS``).
+    """
+
+    name = "confluent"
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._producer = Producer(producer_config(bootstrap))
+        _probe(self._producer, bootstrap)
+        self._errors: list[KafkaError] = []
+        self._lock = threading.Lock()
+        self._unserved = 0
+
+    def _delivered(self, err: KafkaError | None, _msg: Any) -> None:
+        if err is not None:
+            with self._lock:
+                self._errors.append(err)
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Queue one message (asynchronous); a failure surfaces in :meth:`flush`."""
+        while True:
+            try:
+                self._producer.produce(topic, value, key, on_delivery=self._delivered)
+                break
+            except BufferError:
+                # The local queue is full (queue.buffering.max.*): let librdkafka send some.
+                self._producer.poll(0.05)
+        self._unserved += 1
+        if self._unserved >= 1000:  # serve delivery reports now and then, not per message
+            self._producer.poll(0)
+            self._unserved = 0
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every queued message is acknowledged.
+
+        Raises:
+            DeliveryError: a message failed, or ``timeout`` passed with messages outstanding.
+        """
+        remaining = self._producer.flush(timeout)
+        self._unserved = 0
+        with self._lock:
+            errors, self._errors = self._errors, []
+        if remaining > 0:
+            raise DeliveryError(f"{remaining} message(s) still unacknowledged after {timeout} s")
+        if errors:
+            raise DeliveryError(f"{len(errors)} message(s) not acknowledged; first: {errors[0]}")
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush what is queued (at most ``timeout`` s) and release the client."""
+        try:
+            if timeout is None:
+                self.flush()
+            else:
+                try:
+                    self.flush(timeout)
+                except DeliveryError as exc:
+                    log.warning("closing the producer, undelivered messages dropped: %s", exc)
+        finally:
+            self._producer = None  # librdkafka's producer is released when collected
+
+
+class ConfluentConsumer(ConsumerClient):
+    """A confluent-kafka consumer with inplay's consumer settings and manual commits.
+
+    Args:
+        bootstrap: ``host:port[,host:port]``.
+        group_id: consumer group, or None for a consumer that only :meth:`assign` s.
+
+    Raises:
+        inplay.config.ConfigError: the cluster cannot be reached (names
+            ``KAFKA_BOOTSTRAP_SERVERS``).
+    """
+
+    name = "confluent"
+
+    def __init__(self, bootstrap: str, group_id: str | None) -> None:
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self._reset = config.consumer_settings()["auto_offset_reset"]
+        self._consumer = Consumer(consumer_config(bootstrap, group_id))
+        try:
+            _probe(self._consumer, bootstrap)
+        except Exception:
+            self._consumer.close()
+            raise
+        self._manual = False
+        # librdkafka forgets the position after seek() until the next record is fetched.
+        self._seeked: dict[TopicPartition, int] = {}
+
+    def _need_group(self, what: str) -> None:
+        if self.group_id is None:
+            raise ValueError(f"{what} needs a consumer group (this consumer has group_id=None)")
+
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        on_assign: Callback | None = None,
+        on_revoke: Callback | None = None,
+    ) -> None:
+        """Join the group for ``topics``; the callbacks run inside :meth:`poll`.
+
+        With librdkafka's default (eager) assignors every rebalance revokes all partitions and
+        assigns the new set, so the callbacks receive whole assignments.
+        """
+        self._need_group("subscribe()")
+
+        def assigned(_consumer: Consumer, partitions: list[CTopicPartition]) -> None:
+            self._seeked.clear()
+            pairs = _pairs(partitions)
+            if on_assign is not None and pairs:
+                on_assign(pairs)
+
+        def revoked(_consumer: Consumer, partitions: list[CTopicPartition]) -> None:
+            self._seeked.clear()
+            pairs = _pairs(partitions)
+            if on_revoke is not None and pairs:
+                on_revoke(pairs)
+
+        self._manual = False
+        self._consumer.subscribe(list(topics), on_assign=assigned, on_revoke=revoked)
+
+    def assign(self, partitions: Sequence[TopicPartition]) -> None:
+        """Read these partitions without a group."""
+        self._manual = True
+        self._seeked.clear()
+        self._consumer.assign([_ctp(p) for p in partitions])
+
+    def poll(self, max_records: int = 500, timeout: float = 0.5) -> list[Record]:
+        """Return up to ``max_records`` records (possibly none) within about ``timeout`` s.
+
+        Raises:
+            confluent_kafka.KafkaException: a fatal or non-retriable consumer error.
+        """
+        # consume(n, timeout) waits until n messages or the timeout, which at a live pace
+        # means always waiting the whole timeout. Wait for the first message only, then take
+        # what is already fetched, like kafka-python's poll.
+        first = self._consumer.poll(timeout)
+        if first is None:
+            return []
+        messages = [first]
+        if max_records > 1:
+            messages.extend(self._consumer.consume(max_records - 1, 0))
+        out: list[Record] = []
+        append = out.append
+        for m in messages:
+            err = m.error()
+            if err is not None:
+                self._error(err)
+                continue
+            ts_type, ts = m.timestamp()
+            append(
+                Record(
+                    m.topic(),
+                    m.partition(),
+                    m.offset(),
+                    m.key(),
+                    m.value(),
+                    None if ts_type == TIMESTAMP_NOT_AVAILABLE else ts,
+                )
+            )
+        if self._seeked and out:
+            for r in out:
+                self._seeked.pop((r.topic, r.partition), None)
+        return out
+
+    @staticmethod
+    def _error(err: KafkaError) -> None:
+        code = err.code()
+        if code in _SKIP:
+            return
+        if not err.fatal() and (code in _TRANSIENT or err.retriable()):
+            log.warning("consumer: %s (librdkafka retries)", err)
+            return
+        raise KafkaException(err)
+
+    def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None:
+        """Commit synchronously: ``offsets`` (next offset to read) or the current positions."""
+        self._need_group("commit()")
+        try:
+            if offsets is None:
+                result = self._consumer.commit(asynchronous=False)
+            elif offsets:
+                result = self._consumer.commit(
+                    offsets=[_ctp(p, o) for p, o in offsets.items()], asynchronous=False
+                )
+            else:
+                return
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
+                return  # nothing consumed since the last commit: nothing to do
+            raise
+        _raise_partition_errors(result)
+
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """The group's committed offset per partition (None when nothing was committed)."""
+        self._need_group("committed()")
+        if not partitions:
+            return {}
+        result = self._consumer.committed([_ctp(p) for p in partitions], timeout=_timeout_s())
+        _raise_partition_errors(result)
+        return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in result}
+
+    def assignment(self) -> list[TopicPartition]:
+        """The partitions this consumer holds now."""
+        return _pairs(self._consumer.assignment())
+
+    def position(self, partition: TopicPartition) -> int:
+        """The next offset this consumer will read from ``partition``.
+
+        Before anything was read, librdkafka knows no position; then it is the seek target,
+        else the committed offset, else the start or end (``KAFKA_AUTO_OFFSET_RESET``).
+        """
+        key = (partition[0], int(partition[1]))
+        offset = self._consumer.position([_ctp(key)])[0].offset
+        if offset >= 0:
+            return offset
+        if key in self._seeked:
+            return self._seeked[key]
+        if self.group_id is not None:
+            committed = self.committed([key])[key]
+            if committed is not None:
+                return committed
+        low, high = self.watermarks(key)
+        return low if self._reset == "earliest" else high
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        """Make the next read of ``partition`` start at ``offset`` (must be assigned)."""
+        key = (partition[0], int(partition[1]))
+        try:
+            self._consumer.seek(_ctp(key, offset))
+        except KafkaException as exc:
+            # Right after assign() librdkafka has not started the partition and refuses to seek
+            # ("Erroneous state"): assign again with the offset, keeping the others' positions.
+            if not exc.args or exc.args[0].code() != KafkaError._STATE:
+                raise
+            current = self._consumer.assignment()
+            if key not in _pairs(current):
+                raise
+            positions = {
+                (tp.topic, tp.partition): tp.offset for tp in self._consumer.position(current)
+            }
+            positions.update({k: v for k, v in self._seeked.items() if positions.get(k, -1) < 0})
+            positions[key] = int(offset)
+            self._consumer.assign(
+                [_ctp(p, o if o >= 0 else OFFSET_INVALID) for p, o in positions.items()]
+            )
+        self._seeked[key] = int(offset)
+
+    def watermarks(self, partition: TopicPartition) -> tuple[int, int]:
+        """(first offset, end offset) of a partition as the broker reports them."""
+        low, high = self._consumer.get_watermark_offsets(
+            _ctp(partition), timeout=_timeout_s(), cached=False
+        )
+        return int(low), int(high)
+
+    def partitions_for(self, topic: str) -> list[int]:
+        """The partition numbers of ``topic`` (empty if it does not exist)."""
+        metadata = self._consumer.list_topics(topic, timeout=_timeout_s())
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None:
+            return []
+        return sorted(found.partitions)
+
+    def close(self) -> None:
+        """Leave the group (if any) and release the client. Does not commit."""
+        self._consumer.close()

@@ -1,0 +1,235 @@
+"""Replay real StatsBomb matches into Kafka as if they were live.
+
+Every event goes to ``live_football_events`` with key = match id (so a match stays on one
+partition, in order) and value = the event JSON as StatsBomb has it plus ``match_id``,
+``home_team``, ``away_team`` and ``sent_at`` (wall-clock seconds at publish time, for latency).
+Several matches are interleaved on one clock like a real matchday: they kick off together
+(or ``stagger`` seconds apart) and their events are sent in match-clock order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import orjson
+import pandas as pd
+from tqdm.auto import tqdm
+
+from inplay import config
+from inplay.data.statsbomb import Match, StatsBombData
+from inplay.features import parse_timestamp, sort_events
+
+__all__ = [
+    "ReplayStats",
+    "match_timeline",
+    "match_end_event",
+    "matchday",
+    "matchday_frame",
+    "encode_event",
+    "replay",
+]
+
+
+@dataclass
+class ReplayStats:
+    """What a replay sent."""
+
+    events: int
+    matches: int
+    seconds: float
+    topic: str
+    markers: int = 0
+
+    @property
+    def messages(self) -> int:
+        """Everything sent: the events plus one end-of-match marker per finished match."""
+        return self.events + self.markers
+
+    @property
+    def events_per_second(self) -> float:
+        """Throughput of the whole replay."""
+        return self.events / self.seconds if self.seconds > 0 else float("inf")
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (
+            f"replayed {self.events:,} events from {self.matches} matches to {self.topic} "
+            f"in {self.seconds:.1f} s ({self.events_per_second:,.0f} events/s)"
+        )
+
+
+def match_timeline(events: Iterable[dict], break_seconds: float = 0.0) -> list[tuple[float, dict]]:
+    """Each event with its time since kick-off on a continuous clock, in match-clock order.
+
+    A period starts where the previous one ended (its last event) plus ``break_seconds``,
+    so first-half stoppage time never overlaps the second half.
+    """
+    ordered = sort_events(events)
+    out: list[tuple[float, dict]] = []
+    offset = 0.0
+    period = None
+    period_end = 0.0
+    for event in ordered:
+        seconds = parse_timestamp(event["timestamp"])
+        if event["period"] != period:
+            if period is not None:
+                offset += period_end + break_seconds
+            period = event["period"]
+            period_end = 0.0
+        period_end = max(period_end, seconds)
+        out.append((offset + seconds, event))
+    return out
+
+
+def match_end_event(match: Match, last: dict) -> dict:
+    """The synthetic event the replay sends after a match's last one: the match is over.
+
+    It is shaped like a StatsBomb event (so every reader of the topic can parse it) with
+    ``type.name == "Match End"``, the next ``index`` and ``inplay_synthetic: true``.
+    """
+    return {
+        "id": f"inplay-match-end-{match.match_id}",
+        "index": int(last["index"]) + 1,
+        "period": last["period"],
+        "timestamp": last["timestamp"],
+        "minute": last.get("minute", 0),
+        "second": last.get("second", 0),
+        "type": {"id": 0, "name": "Match End"},
+        "team": {"id": match.home_team_id, "name": match.home_team},
+        "inplay_synthetic": True,
+    }
+
+
+def matchday(
+    matches: list[tuple[Match, list[dict]]],
+    stagger: float = 0.0,
+    break_seconds: float = 0.0,
+    end_markers: bool = False,
+) -> Iterator[tuple[float, Match, dict]]:
+    """All matches' events merged on one clock: (seconds since the first kick-off, match, event).
+
+    With ``end_markers`` each match's stream ends with :func:`match_end_event`.
+    """
+    streams = []
+    for n, (match, events) in enumerate(matches):
+        timeline = match_timeline(events, break_seconds)
+        stream = [(n * stagger + t, n, i, match, event) for i, (t, event) in enumerate(timeline)]
+        if end_markers and timeline:
+            t_last, last = timeline[-1]
+            last_index = max(int(e["index"]) for _, e in timeline)
+            marker = match_end_event(match, {**last, "index": last_index})
+            stream.append((n * stagger + t_last, n, len(timeline), match, marker))
+        streams.append(stream)
+    for t, _n, _i, match, event in heapq.merge(*streams, key=lambda x: (x[0], x[1], x[2])):
+        yield t, match, event
+
+
+def matchday_frame(data: StatsBombData, matches: list[Match], stagger: float = 0.0) -> pd.DataFrame:
+    """The replay schedule as a table: minute on the matchday clock, match, event type."""
+    loaded = [(m, data.events(m.match_id)) for m in matches]
+    rows = [
+        {
+            "minute": t / 60.0,
+            "match_id": match.match_id,
+            "match": f"{match.home_team} v {match.away_team}",
+            "period": event["period"],
+            "type": event["type"]["name"],
+        }
+        for t, match, event in matchday(loaded, stagger)
+    ]
+    return pd.DataFrame(rows)
+
+
+def encode_event(event: dict, match: Match, sent_at: float | None = None) -> tuple[bytes, bytes]:
+    """Kafka key and value for one event."""
+    value = dict(event)
+    value["match_id"] = match.match_id
+    value["home_team"] = match.home_team
+    value["away_team"] = match.away_team
+    value["sent_at"] = time.time() if sent_at is None else sent_at
+    return str(match.match_id).encode(), orjson.dumps(value)
+
+
+def replay(
+    data: StatsBombData,
+    matches: list[Match],
+    *,
+    speed: float = 0.0,
+    delay: float | None = None,
+    max_events: int | None = None,
+    stagger: float = 0.0,
+    break_seconds: float = 0.0,
+    topic: str = config.TOPIC_EVENTS,
+    bootstrap: str | None = None,
+    producer=None,
+    client: str | None = None,
+    end_markers: bool = True,
+    progress: bool = True,
+) -> ReplayStats:
+    """Replay ``matches`` into ``topic``.
+
+    Args:
+        data: where the events are read from.
+        matches: the matches to replay, interleaved on one clock.
+        speed: N x real time (``2`` = twice as fast as the match); ``0`` = as fast as possible.
+        delay: a fixed pause between events in seconds (the replaced producer's ``--delay``);
+            overrides ``speed`` when given.
+        max_events: stop after this many events (all matches together).
+        stagger: seconds between the kick-offs of consecutive matches.
+        break_seconds: match-clock seconds between periods (half-time), scaled by ``speed``.
+        topic: the topic to write to.
+        bootstrap: Kafka bootstrap servers (default: the configured broker).
+        producer: an existing producer to reuse (then not closed here): an
+            :class:`inplay.kafka.clients.ProducerClient` or a kafka-python ``KafkaProducer``.
+        client: the Kafka client library for a new producer (``INPLAY_KAFKA_CLIENT``).
+        end_markers: after each match's last event, send :func:`match_end_event`.
+        progress: show a progress bar.
+    """
+    from inplay.kafka.clients import make_producer_client  # Kafka only when used
+
+    if speed < 0:
+        raise config.ConfigError(f"--speed must be >= 0 (0 = as fast as possible), got {speed}")
+    loaded = [(m, data.events(m.match_id)) for m in matches]
+    total = sum(len(ev) for _, ev in loaded)
+    if max_events is not None:
+        total = min(total, max_events)
+    own = producer is None
+    producer = producer or make_producer_client(bootstrap, client)
+    sent = markers = 0
+    start = time.perf_counter()
+    bar = tqdm(total=total, desc="replay", unit="ev", disable=not config.show_progress(progress))
+    try:
+        for t, match, event in matchday(loaded, stagger, break_seconds, end_markers):
+            if max_events is not None and sent >= max_events:
+                break
+            if delay is not None and delay > 0:
+                if sent:
+                    time.sleep(delay)
+            elif speed > 0:
+                wait = start + t / speed - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+            key, value = encode_event(event, match)
+            producer.send(topic, key=key, value=value)
+            if event.get("inplay_synthetic"):
+                markers += 1
+                continue
+            sent += 1
+            if sent % 1000 == 0:
+                bar.update(1000)
+        producer.flush()
+        bar.update(sent - bar.n)
+    finally:
+        bar.close()
+        if own:
+            producer.close()
+    return ReplayStats(
+        events=sent,
+        matches=len({m.match_id for m, _ in loaded}),
+        seconds=time.perf_counter() - start,
+        topic=topic,
+        markers=markers,
+    )
