@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from inplay.errors import ConfigError
+
 __all__ = [
     "ConfigError",
     "PROJECT_ROOT",
@@ -45,8 +47,6 @@ __all__ = [
 ]
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or wrong. The message names the setting and says what to do."""
 
 
 def _find_root() -> Path:
