@@ -128,10 +128,11 @@ HEADER = """\
 # Reliability and security: figures
 
 Each row is the last recorded run of a scenario with one Kafka client. The tests that produce
-them are `tests/scenarios/test_faults.py` (worker SIGKILL, broker restarts, the embedded broker's memory
-loss), `tests/scenarios/test_fuzz.py` (bad input), `tests/scenarios/test_security.py` (SASL/PLAIN) and the soak
-benchmark `benchmarks/soak.py`. Reproduce with `make reliability` (tests) and
-`.venv/bin/python benchmarks/soak.py` (10 minutes); this page is
+them are `tests/scenarios/test_faults.py` (worker SIGKILL, broker restarts, the embedded
+broker's memory loss), `tests/scenarios/test_fuzz.py` (bad input),
+`tests/scenarios/test_security.py` (SASL/PLAIN) and the soak benchmark `benchmarks/soak.py`.
+Reproduce with `make reliability` (tests) and `.venv/bin/python benchmarks/soak.py`
+(10 minutes); this page is
 `python -m inplay.reporting.reliability --out docs/RELIABILITY.md`.
 
 Columns: trials (faults injected, or runs), events sent, predictions (distinct
