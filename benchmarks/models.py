@@ -33,7 +33,7 @@ from inplay.evaluation.evaluate import (
     read_snapshot_table,
     with_priors,
 )
-from inplay.models import _json_safe
+from inplay.models import json_safe
 
 DEFAULT = "scoreboard,state_mnlogit,goal_rate,goal_rate_odds"
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             odds_ids = set(df.loc[df["odds_home"].notna(), "match_id"])
             odds_table = _subset_table(result.oof, odds_ids)
             _print(f"Matches with closing odds ({len(odds_ids)})", odds_table, [*short, "ece"])
-            report["odds_matches"] = _json_safe(odds_table.to_dict(orient="records"))
+            report["odds_matches"] = json_safe(odds_table.to_dict(orient="records"))
 
         timings = {"seconds_load": round(t_load, 3), "seconds_cv": round(t_cv, 3)}
         if args.generalise:

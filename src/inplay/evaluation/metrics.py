@@ -1,0 +1,222 @@
+"""Scoring rules and calibration error for 3-class (H, D, A) probabilities.
+
+Metrics take ``y`` (codes 0=H, 1=D, 2=A or the letters) and ``P`` (an ``(n, 3)`` array in
+H, D, A order):
+
+* :func:`log_loss`: mean negative log probability of the observed result;
+* :func:`brier`: multiclass Brier score, mean over rows of ``sum_k (p_k - o_k)^2`` (0..2);
+* :func:`rps`: ranked probability score for the ordered outcome H < D < A, mean over rows of
+  ``sum_{k=1}^{2} (P_k - O_k)^2 / 2`` with cumulative ``P`` and ``O`` (0..1);
+* :func:`accuracy`: share of rows whose most probable class is the result;
+* :func:`ece`: expected calibration error, class-wise, 10 equal-width bins
+  (:func:`reliability_table` gives the reliability diagram data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from inplay.models import CLASSES, encode_result
+
+__all__ = [
+    "METRICS",
+    "LOWER_IS_BETTER",
+    "ROW_METRICS",
+    "log_loss",
+    "brier",
+    "rps",
+    "accuracy",
+    "score",
+    "ece",
+    "class_ece",
+    "reliability_table",
+]
+
+METRICS: tuple[str, ...] = ("log_loss", "brier", "rps", "accuracy")
+"""Metric names, in table order. Lower is better for all but ``accuracy``."""
+LOWER_IS_BETTER = ("log_loss", "brier", "rps")
+"""Metrics where lower is better."""
+_LOG_EPS = 1e-15
+
+
+def _check(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    codes = encode_result(y).ravel()
+    probs = np.asarray(p, dtype=float)
+    if probs.ndim != 2 or probs.shape[1] != 3:
+        raise ValueError(f"probabilities must have shape (n, 3); got {probs.shape}")
+    if probs.shape[0] != codes.shape[0]:
+        raise ValueError(f"{codes.shape[0]} labels but {probs.shape[0]} probability rows")
+    if codes.size == 0:
+        raise ValueError("no rows to score")
+    return codes, probs
+
+
+def _one_hot(codes: np.ndarray) -> np.ndarray:
+    out = np.zeros((codes.size, 3))
+    out[np.arange(codes.size), codes] = 1.0
+    return out
+
+
+def _row_log_loss(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return -np.log(np.clip(probs[np.arange(codes.size), codes], _LOG_EPS, 1.0))
+
+
+def _row_brier(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return ((probs - _one_hot(codes)) ** 2).sum(axis=1)
+
+
+def _row_rps(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    cum_p = np.cumsum(probs, axis=1)[:, :2]
+    cum_o = np.cumsum(_one_hot(codes), axis=1)[:, :2]
+    return ((cum_p - cum_o) ** 2).sum(axis=1) / 2.0
+
+
+def _row_correct(codes: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return (probs.argmax(axis=1) == codes).astype(float)
+
+
+ROW_METRICS = {
+    "log_loss": _row_log_loss,
+    "brier": _row_brier,
+    "rps": _row_rps,
+    "accuracy": _row_correct,
+}
+"""Per-row value of each metric of :data:`METRICS`: ``fn(codes, probs) -> (n,) array``."""
+
+
+def log_loss(y: Any, p: Any) -> float:
+    """Mean negative log probability of the observed result (natural log).
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The log loss; probabilities are clipped at 1e-15 so it is always finite.
+    """
+    codes, probs = _check(y, p)
+    return float(_row_log_loss(codes, probs).mean())
+
+
+def brier(y: Any, p: Any) -> float:
+    """Multiclass Brier score: mean over rows of ``sum_k (p_k - onehot_k)^2`` (0 best, 2 worst).
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The Brier score.
+    """
+    codes, probs = _check(y, p)
+    return float(_row_brier(codes, probs).mean())
+
+
+def rps(y: Any, p: Any) -> float:
+    """Ranked probability score for the ordered outcome H < D < A (0 best, 1 worst).
+
+    Mean over rows of ``0.5 * sum_{k=1}^{2} (P_k - O_k)^2`` where ``P`` and ``O`` are the
+    cumulative forecast and observation.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The RPS.
+    """
+    codes, probs = _check(y, p)
+    return float(_row_rps(codes, probs).mean())
+
+
+def accuracy(y: Any, p: Any) -> float:
+    """Share of rows whose most probable class (ties: first in H, D, A) is the result.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        The accuracy in [0, 1].
+    """
+    codes, probs = _check(y, p)
+    return float(_row_correct(codes, probs).mean())
+
+
+def score(y: Any, p: Any) -> dict[str, float]:
+    """Return every metric of :data:`METRICS` as a dict.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+
+    Returns:
+        ``{"log_loss": ..., "brier": ..., "rps": ..., "accuracy": ...}``.
+    """
+    codes, probs = _check(y, p)
+    return {name: float(fn(codes, probs).mean()) for name, fn in ROW_METRICS.items()}
+
+
+def ece(y: Any, p: Any, n_bins: int = 10) -> float:
+    """Expected calibration error, class-wise, with equal-width bins.
+
+    For each class k, the rows are binned by ``p_k`` into ``n_bins`` bins of [0, 1]; the class
+    error is the row-weighted mean over bins of ``|mean p_k - share of rows whose result is k|``.
+    The ECE is the mean of the three class errors (0 = perfectly calibrated).
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+        n_bins: Number of bins.
+
+    Returns:
+        The ECE in [0, 1].
+    """
+    return float(np.mean(list(class_ece(y, p, n_bins).values())))
+
+
+def class_ece(y: Any, p: Any, n_bins: int = 10) -> dict[str, float]:
+    """Calibration error of each class (see :func:`ece`), keyed ``H``, ``D``, ``A``."""
+    table = reliability_table(y, p, n_bins)
+    errors = {}
+    for label, part in table.groupby("outcome", sort=False):
+        w = part["n_rows"] / part["n_rows"].sum()
+        errors[str(label)] = float((w * (part["mean_p"] - part["observed"]).abs()).sum())
+    return errors
+
+
+def reliability_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
+    """Reliability diagram data: forecast against observed frequency, per class and bin.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+        n_bins: Number of equal-width bins of [0, 1].
+
+    Returns:
+        One row per class and non-empty bin: ``outcome`` (H/D/A), ``bin`` (0..n_bins-1),
+        ``mean_p``, ``observed``, ``n_rows``.
+    """
+    codes, probs = _check(y, p)
+    rows = []
+    for k, label in enumerate(CLASSES):
+        pk = probs[:, k]
+        idx = np.minimum((pk * n_bins).astype(int), n_bins - 1)
+        hit = (codes == k).astype(float)
+        n = np.bincount(idx, minlength=n_bins)
+        sum_p = np.bincount(idx, weights=pk, minlength=n_bins)
+        sum_o = np.bincount(idx, weights=hit, minlength=n_bins)
+        for b in np.flatnonzero(n):
+            rows.append(
+                {
+                    "outcome": label,
+                    "bin": int(b),
+                    "mean_p": sum_p[b] / n[b],
+                    "observed": sum_o[b] / n[b],
+                    "n_rows": int(n[b]),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,263 @@
+"""Goal-rate models: a Poisson GLM for each side's remaining goals, convolved into H/D/A.
+
+``goal_rate`` reads the state and the pre-match Elo prior; ``goal_rate_odds`` also reads
+closing odds. :meth:`GoalRateModel.score_distribution` gives the final-score grid.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from inplay.config import ConfigError
+from inplay.models.base import OutcomeModel, clip_normalise
+from inplay.models.calibration import Calibrator
+from inplay.models.folds import grouped_folds
+from inplay.models.state import prepare_snapshots
+
+__all__ = [
+    "STOPPAGE_FIRST_HALF",
+    "STOPPAGE_SECOND_HALF",
+    "MAX_EXTRA_GOALS",
+    "remaining_minutes",
+    "GoalRateModel",
+    "GoalRateOddsModel",
+]
+
+# Stoppage time still to come at a minute snapshot: the state at m <= 45 holds the first half
+# up to m:00, so first-half stoppage (about 2 min) and the second half's (about 4) remain.
+STOPPAGE_FIRST_HALF = 2.0
+STOPPAGE_SECOND_HALF = 4.0
+MAX_EXTRA_GOALS = 10
+
+
+def remaining_minutes(clock: Any) -> np.ndarray:
+    """Expected regulation minutes still to play at a minute snapshot, stoppage included."""
+    c = np.clip(np.asarray(clock, dtype=float), 0.0, 90.0)
+    return 90.0 - c + STOPPAGE_SECOND_HALF + np.where(c <= 45.0, STOPPAGE_FIRST_HALF, 0.0)
+
+
+def _poisson_pmf(lam: np.ndarray, n_max: int) -> np.ndarray:
+    """``(n, n_max + 1)`` Poisson probabilities of 0..n_max (the last one takes the tail)."""
+    from scipy.stats import poisson
+
+    k = np.arange(n_max + 1)
+    pmf = poisson.pmf(k[None, :], lam[:, None])
+    pmf[:, -1] += np.clip(1.0 - pmf.sum(axis=1), 0.0, None)
+    return pmf
+
+
+class GoalRateModel(OutcomeModel):
+    """Poisson GLM for each side's goals in the remaining regulation time.
+
+    One GLM (statsmodels, log link) is fitted on stacked rows, one per side and snapshot: the
+    response is the goals the side still scores in regulation, the exposure the remaining
+    minutes (:func:`remaining_minutes`), and the rate depends on the state seen from that side:
+    home or away, time, whether it leads or trails by one or by two+ (and how that changes with
+    time), red cards for and against, its and the opponent's xG and shots on target per minute
+    so far (shrunk towards zero early on), possession, and the pre-match prior (Elo difference,
+    or the closing-odds log-ratio where known) with a time interaction. The prior's weight on
+    the *result* fades by itself: it acts on a rate over a shrinking remaining time.
+
+    The two sides' remaining goals are taken as independent Poissons; added to the current
+    score they give the distribution of the final score (:meth:`score_distribution`), and
+    hence H/D/A. When ``calibrate`` is on, a :class:`Calibrator` fitted on match-grouped
+    out-of-fold predictions of the training rows corrects the result probabilities (the
+    independence assumption, for one, under-predicts draws).
+    """
+
+    name: ClassVar[str] = "goal_rate"
+    uses_prior: ClassVar[bool] = True
+    use_odds: ClassVar[bool] = False
+    calibrate: ClassVar[bool] = True
+    inner_splits: ClassVar[int] = 4
+    features: ClassVar[list[str]] = [
+        "is_home",
+        "t",
+        "t2",
+        "trail2",
+        "trail1",
+        "lead1",
+        "lead2",
+        "trail1_t",
+        "lead1_t",
+        "red_for",
+        "red_against",
+        "xg_rate_for",
+        "xg_rate_against",
+        "sot_rate_for",
+        "sot_rate_against",
+        "poss_for",
+        "prior",
+        "prior_t",
+        "odds_prior",
+        "odds_prior_t",
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params_: np.ndarray | None = None
+        self.calibrator_: Calibrator | None = None
+        self.dispersion_: float | None = None
+
+    def _side_design(self, state: pd.DataFrame, home: bool) -> pd.DataFrame:
+        sign = 1.0 if home else -1.0
+        own, opp = ("h", "a") if home else ("a", "h")
+        t = state["t"].to_numpy()
+        clock = state["clock"].to_numpy()
+        gd = sign * state["gd"].to_numpy()
+        shrink = clock + 10.0
+        has_odds = state["has_odds"].to_numpy() if self.use_odds else np.zeros(len(state))
+        elo = sign * state["elo"].to_numpy() * (1.0 - has_odds)
+        odds = sign * state["odds_logit"].to_numpy() * has_odds
+        poss = sign * state["poss_diff"].to_numpy() * clock / (clock + 5.0)
+        return pd.DataFrame(
+            {
+                "is_home": np.full(len(state), 1.0 if home else 0.0),
+                "t": t,
+                "t2": t * t,
+                "trail2": (gd <= -2).astype(float),
+                "trail1": (gd == -1).astype(float),
+                "lead1": (gd == 1).astype(float),
+                "lead2": (gd >= 2).astype(float),
+                "trail1_t": (gd == -1) * t,
+                "lead1_t": (gd == 1) * t,
+                "red_for": np.clip(state[f"{own}_red"].to_numpy(), 0, 2),
+                "red_against": np.clip(state[f"{opp}_red"].to_numpy(), 0, 2),
+                "xg_rate_for": state[f"{own}_xg"].to_numpy() / shrink * 10.0,
+                "xg_rate_against": state[f"{opp}_xg"].to_numpy() / shrink * 10.0,
+                "sot_rate_for": state[f"{own}_sot"].to_numpy() / shrink,
+                "sot_rate_against": state[f"{opp}_sot"].to_numpy() / shrink,
+                "poss_for": poss,
+                "prior": elo,
+                "prior_t": elo * t,
+                "odds_prior": odds,
+                "odds_prior_t": odds * t,
+            },
+            index=state.index,
+        )[self.features]
+
+    def _rates(self, state: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        assert self.params_ is not None
+        exposure = remaining_minutes(state["clock"].to_numpy())
+        out = []
+        for home in (True, False):
+            x = self._side_design(state, home).to_numpy(dtype=float)
+            eta = self.params_[0] + x @ self.params_[1:]
+            out.append(np.exp(np.clip(eta, -20.0, 5.0)) * exposure)
+        return out[0], out[1]
+
+    def _fit_glm(self, state: pd.DataFrame) -> np.ndarray:
+        from statsmodels.genmod import families
+        from statsmodels.genmod.generalized_linear_model import GLM
+
+        rows, ys = [], []
+        for home, col, final in ((True, "hg", "final_hg"), (False, "ag", "final_ag")):
+            rows.append(self._side_design(state, home).to_numpy(dtype=float))
+            ys.append((state[final] - state[col]).clip(lower=0).to_numpy(dtype=float))
+        x = np.column_stack([np.ones(2 * len(state)), np.vstack(rows)])
+        y = np.concatenate(ys)
+        exposure = np.tile(remaining_minutes(state["clock"].to_numpy()), 2)
+        # Columns that never vary (e.g. no odds in the training rows) are left at zero.
+        keep = np.r_[True, x[:, 1:].std(axis=0) > 1e-12]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = GLM(y, x[:, keep], family=families.Poisson(), exposure=exposure).fit(maxiter=100)
+        params = np.zeros(x.shape[1])
+        params[keep] = np.asarray(res.params, dtype=float)
+        self.dispersion_ = float(res.pearson_chi2 / max(res.df_resid, 1))
+        return params
+
+    def _raw_predict(self, state: pd.DataFrame) -> np.ndarray:
+        lam_h, lam_a = self._rates(state)
+        ph = _poisson_pmf(lam_h, MAX_EXTRA_GOALS)
+        pa = _poisson_pmf(lam_a, MAX_EXTRA_GOALS)
+        # P(extra_home - extra_away = d) for d in -G..G, then shift by the current difference.
+        n, g = len(state), MAX_EXTRA_GOALS
+        diff = np.zeros((n, 2 * g + 1))
+        for j in range(g + 1):
+            diff[:, g - j : 2 * g + 1 - j] += ph * pa[:, [j]]
+        d = np.arange(-g, g + 1)[None, :] + state["gd"].to_numpy()[:, None]
+        return np.column_stack(
+            [
+                (diff * (d > 0)).sum(axis=1),
+                (diff * (d == 0)).sum(axis=1),
+                (diff * (d < 0)).sum(axis=1),
+            ]
+        )
+
+    def _fit(self, state: pd.DataFrame, y: np.ndarray) -> None:
+        if "final_hg" not in state.columns:
+            raise ConfigError(f"model {self.name!r} needs 'match_id' in the training rows")
+        self.calibrator_ = None
+        if self.calibrate and state["match_id"].nunique() >= 2 * self.inner_splits:
+            folds = grouped_folds(state["match_id"].to_numpy(), self.inner_splits, deal=False)
+            oof = np.zeros((len(state), 3))
+            for k in range(self.inner_splits):
+                test = folds == k
+                self.params_ = self._fit_glm(state.loc[~test])
+                oof[test] = self._raw_predict(state.loc[test])
+            self.calibrator_ = Calibrator().fit(oof, state["t"].to_numpy(), y)
+        self.params_ = self._fit_glm(state)
+
+    def _predict(self, state: pd.DataFrame) -> np.ndarray:
+        p = clip_normalise(self._raw_predict(state))
+        if self.calibrator_ is not None:
+            p = self.calibrator_.transform(p, state["t"].to_numpy())
+        return p
+
+    def score_distribution(self, df: pd.DataFrame, max_goals: int = 10) -> np.ndarray:
+        """Probability of each final regulation score, from the current state.
+
+        Uses the fitted rates only (no calibration). Rows in extra time get their regulation
+        score with probability 1.
+
+        Args:
+            df: Snapshot rows.
+            max_goals: Largest final goal count per side in the grid (the last cell of each
+                side takes the tail).
+
+        Returns:
+            An ``(n, max_goals + 1, max_goals + 1)`` array: ``[i, h, a]`` is the probability that
+            row ``i`` ends ``h``-``a`` after regulation time.
+        """
+        if not self.fitted:
+            raise ConfigError(f"model {self.name!r} is not fitted; call fit() or load_model()")
+        state = prepare_snapshots(self._with_prior(df))
+        lam_h, lam_a = self._rates(state)
+        decided = (state["period"] >= 3).to_numpy()
+        lam_h[decided] = 0.0
+        lam_a[decided] = 0.0
+        out = np.zeros((len(state), max_goals + 1, max_goals + 1))
+        hg = state["hg"].to_numpy().astype(int)
+        ag = state["ag"].to_numpy().astype(int)
+        for i in range(len(state)):
+            ph = _poisson_pmf(lam_h[[i]], max(max_goals - hg[i], 0))[0]
+            pa = _poisson_pmf(lam_a[[i]], max(max_goals - ag[i], 0))[0]
+            h0, a0 = min(hg[i], max_goals), min(ag[i], max_goals)
+            out[i, h0 : h0 + len(ph), a0 : a0 + len(pa)] = np.outer(ph, pa)[
+                : max_goals + 1 - h0, : max_goals + 1 - a0
+            ]
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Return the GLM coefficients (log rate per minute) and the dispersion."""
+        if self.params_ is None:
+            return {}
+        return {
+            "coefficients": dict(
+                zip(["const", *self.features], map(float, self.params_), strict=True)
+            ),
+            "pearson_dispersion": self.dispersion_,
+            "calibrated": self.calibrator_ is not None,
+        }
+
+
+class GoalRateOddsModel(GoalRateModel):
+    """:class:`GoalRateModel` that also uses de-margined closing odds where a row has them."""
+
+    name: ClassVar[str] = "goal_rate_odds"
+    use_odds: ClassVar[bool] = True
