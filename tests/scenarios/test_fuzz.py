@@ -314,55 +314,103 @@ def valid_event(draw: st.DrawFn, shots: bool = False) -> dict[str, Any]:
     return copy.deepcopy(events[draw(st.integers(0, len(events) - 1))])
 
 
-@st.composite
-def messages(draw: st.DrawFn) -> Msg:
-    """One fuzzed event message (see the module docstring for the kinds)."""
-    kind = draw(st.sampled_from(KINDS))
-    if kind == "random_bytes":
-        return Msg(
-            kind, draw(st.none() | st.binary(max_size=8)), draw(st.binary(max_size=80)), QUARANTINE
-        )
-    if kind == "tombstone":
-        return Msg(kind, draw(st.none() | st.binary(max_size=8)), None, QUARANTINE)
-    if kind == "non_object":
-        value = draw(json_values.filter(lambda v: not isinstance(v, dict)))
-        return Msg(kind, None, encode(value), QUARANTINE)
-    if kind == "end_marker":
-        event = end_marker(draw(st.sampled_from(ENDING_MATCHES)))
-        return Msg(kind, key_of(event), orjson.dumps(event), ANY)
-    event = draw(valid_event(shots=draw(st.booleans())))
-    if kind == "valid":
-        return Msg(kind, key_of(event), orjson.dumps(event), ANY)
-    if kind == "truncated":
-        raw = orjson.dumps(event)
-        return Msg(kind, key_of(event), raw[: draw(st.integers(0, len(raw) - 1))], QUARANTINE)
-    if kind == "bad_utf8":
-        raw = orjson.dumps(event).replace(b'"Home ', b'"\xff\xfe', 1)
-        return Msg(kind, key_of(event), raw, QUARANTINE)
-    if kind == "nan_token":
-        set_path(event, draw(st.sampled_from(NUMERIC_PATHS)), draw(st.sampled_from(NAN_TOKENS)))
-        return Msg(kind, key_of(event), encode(event), QUARANTINE)
-    if kind == "missing_teams":
-        for name in draw(
-            st.sampled_from([("home_team",), ("away_team",), ("home_team", "away_team")])
-        ):
-            set_path(event, (name,), draw(st.sampled_from([DELETE, None, 5, ["x"]])))
-        return Msg(kind, key_of(event), encode(event), QUARANTINE)
-    if kind == "wrong_teams":
-        event["home_team"], event["away_team"] = teams(event["match_id"] + 100_000)
-        return Msg(kind, key_of(event), encode(event), QUARANTINE)
-    if kind == "same_teams":
-        event["home_team"] = event["away_team"] = event["team"]["name"]
-        return Msg(kind, key_of(event), encode(event), QUARANTINE)
-    if kind == "huge":
-        path = draw(st.sampled_from(NUMERIC_PATHS))
-        set_path(event, path, draw(st.sampled_from(HUGE)))
-        return Msg(kind, key_of(event), encode(event), ANY)
-    # bad_field: one to three fields get a wrong type or value, or go missing
+def _random_bytes(draw: st.DrawFn, kind: str) -> Msg:
+    return Msg(
+        kind, draw(st.none() | st.binary(max_size=8)), draw(st.binary(max_size=80)), QUARANTINE
+    )
+
+
+def _tombstone(draw: st.DrawFn, kind: str) -> Msg:
+    return Msg(kind, draw(st.none() | st.binary(max_size=8)), None, QUARANTINE)
+
+
+def _non_object(draw: st.DrawFn, kind: str) -> Msg:
+    value = draw(json_values.filter(lambda v: not isinstance(v, dict)))
+    return Msg(kind, None, encode(value), QUARANTINE)
+
+
+def _end_marker(draw: st.DrawFn, kind: str) -> Msg:
+    event = end_marker(draw(st.sampled_from(ENDING_MATCHES)))
+    return Msg(kind, key_of(event), orjson.dumps(event), ANY)
+
+
+def _valid(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    return Msg(kind, key_of(event), orjson.dumps(event), ANY)
+
+
+def _truncated(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    raw = orjson.dumps(event)
+    return Msg(kind, key_of(event), raw[: draw(st.integers(0, len(raw) - 1))], QUARANTINE)
+
+
+def _bad_utf8(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    raw = orjson.dumps(event).replace(b'"Home ', b'"\xff\xfe', 1)
+    return Msg(kind, key_of(event), raw, QUARANTINE)
+
+
+def _nan_token(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    set_path(event, draw(st.sampled_from(NUMERIC_PATHS)), draw(st.sampled_from(NAN_TOKENS)))
+    return Msg(kind, key_of(event), encode(event), QUARANTINE)
+
+
+def _missing_teams(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    for name in draw(st.sampled_from([("home_team",), ("away_team",), ("home_team", "away_team")])):
+        set_path(event, (name,), draw(st.sampled_from([DELETE, None, 5, ["x"]])))
+    return Msg(kind, key_of(event), encode(event), QUARANTINE)
+
+
+def _wrong_teams(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    event["home_team"], event["away_team"] = teams(event["match_id"] + 100_000)
+    return Msg(kind, key_of(event), encode(event), QUARANTINE)
+
+
+def _same_teams(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    event["home_team"] = event["away_team"] = event["team"]["name"]
+    return Msg(kind, key_of(event), encode(event), QUARANTINE)
+
+
+def _huge(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    path = draw(st.sampled_from(NUMERIC_PATHS))
+    set_path(event, path, draw(st.sampled_from(HUGE)))
+    return Msg(kind, key_of(event), encode(event), ANY)
+
+
+def _bad_field(draw: st.DrawFn, kind: str, event: dict) -> Msg:
+    """One to three fields get a wrong type or value, or go missing."""
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(PATHS))
         set_path(event, path, draw(st.sampled_from(FIELD_VALUES[path]) | bad_values))
     return Msg(kind, key_of(event) or draw(st.none() | st.binary(max_size=4)), encode(event), ANY)
+
+
+# Kinds built without a valid event, and kinds that spoil one (drawn first).
+_RAW_KINDS = {
+    "random_bytes": _random_bytes,
+    "tombstone": _tombstone,
+    "non_object": _non_object,
+    "end_marker": _end_marker,
+}
+_EVENT_KINDS = {
+    "valid": _valid,
+    "truncated": _truncated,
+    "bad_utf8": _bad_utf8,
+    "nan_token": _nan_token,
+    "missing_teams": _missing_teams,
+    "wrong_teams": _wrong_teams,
+    "same_teams": _same_teams,
+    "huge": _huge,
+    "bad_field": _bad_field,
+}
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> Msg:
+    """One fuzzed event message (see the module docstring for the kinds)."""
+    kind = draw(st.sampled_from(KINDS))
+    if kind in _RAW_KINDS:
+        return _RAW_KINDS[kind](draw, kind)
+    event = draw(valid_event(shots=draw(st.booleans())))
+    return _EVENT_KINDS[kind](draw, kind, event)
 
 
 NAN_TOKENS = (math.nan, math.inf, -math.inf)

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from inplay import config
-from inplay.brokers import embedded as broker
+from inplay.brokers import process
 from inplay.config import ConfigError
 
 __all__ = [
@@ -62,7 +60,7 @@ POM = config.PROJECT_ROOT / "scripts" / "kafka-jvm" / "pom.xml"
 # maven-dependency-plugin is pinned in the POM; the goal is named by its full coordinates too,
 # so an old default plugin of Maven 3.8.x is never used.
 _COPY_GOAL = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
-_HOST = "127.0.0.1"
+_HOST = process.HOST
 _READY_TIMEOUT = 120.0
 _STOP_TIMEOUT = 30.0
 _COMPLETE = ".complete"
@@ -296,25 +294,14 @@ def _state_path(state_file: Path | str | None) -> Path:
     return Path(env).expanduser() if env else config.DATA_DIR / "apache-kafka.json"
 
 
-def _read_state(path: Path) -> KafkaInfo | None:
-    try:
-        return KafkaInfo.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def _is_our_broker(info: KafkaInfo) -> bool:
     """Whether ``info.pid`` is alive and (where /proc tells) runs kafka.Kafka on our data dir."""
-    if not broker._pid_alive(info.pid):
+    if not process.pid_alive(info.pid):
         return False
-    cmdline = Path(f"/proc/{info.pid}/cmdline")
-    if cmdline.exists():
-        try:
-            args = [os.fsdecode(a) for a in cmdline.read_bytes().split(b"\0")]
-        except OSError:
-            return True
-        return "kafka.Kafka" in args and any(a.startswith(info.data_dir) for a in args)
-    return True
+    args = process.command_line(info.pid)
+    if args is None:
+        return True
+    return "kafka.Kafka" in args and any(a.startswith(info.data_dir) for a in args)
 
 
 def status(state_file: Path | str | None = None) -> KafkaInfo | None:
@@ -325,15 +312,7 @@ def status(state_file: Path | str | None = None) -> KafkaInfo | None:
     Args:
         state_file: State file; ``INPLAY_APACHE_KAFKA_STATE`` or ``data/apache-kafka.json``.
     """
-    path = _state_path(state_file)
-    if not path.exists():
-        return None
-    info = _read_state(path)
-    if info is None or not _is_our_broker(info):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        return None
-    return info
+    return process.live_state(_state_path(state_file), KafkaInfo.from_dict, _is_our_broker)
 
 
 def _cluster_id(random_bytes: Callable[[int], bytes] = os.urandom) -> str:
@@ -453,29 +432,18 @@ def _launch(info: KafkaInfo, timeout: float) -> KafkaInfo:
     cmd = [java_command(), *_JVM_OPTS, f"-Dlog4j2.configurationFile={run / 'log4j2.properties'}"]
     cmd += ["-cp", classpath(info.version), "kafka.Kafka", str(run / "server.properties")]
     launched = time.monotonic()
-    proc = broker._spawn(cmd, log_file, cwd=run)
+    proc = process.spawn(cmd, log_file, cwd=run)
     info.pid = proc.pid
     info.started_at = time.time()
-    deadline = launched + timeout
-    while True:
-        if proc.poll() is not None:
-            broker._CHILDREN.pop(proc.pid, None)
-            raise RuntimeError(
-                f"Apache Kafka exited with code {proc.returncode} while starting on "
-                f"{info.bootstrap}. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
-            )
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            broker._terminate(proc.pid, _STOP_TIMEOUT)
-            raise RuntimeError(
-                f"Apache Kafka did not answer on {info.bootstrap} within {timeout:g} s; it was "
-                f"stopped. Log tail ({log_file}):\n{broker._log_tail(log_file)}"
-            )
-        if broker._port_open(info.port, timeout=0.5) and broker._metadata_ok(
-            info.bootstrap, min(5.0, remaining)
-        ):
-            break
-        time.sleep(0.2)
+    process.wait_ready(
+        proc,
+        info.bootstrap,
+        name="Apache Kafka",
+        log_file=log_file,
+        timeout=timeout,
+        stop_timeout=_STOP_TIMEOUT,
+        interval=0.2,
+    )
     info.startup_seconds = round(time.monotonic() - launched, 1)
     info.version = _logged_version(log_file) or info.version
     return info
@@ -511,47 +479,52 @@ def start(
     """
     path = _state_path(state_file)
     current = status(path)
-    if current is not None and broker._metadata_ok(current.bootstrap, 5.0):
+    if current is not None and process.metadata_ok(current.bootstrap, 5.0):
         return current
     if current is not None:
         stop(path)
     version = version or kafka_version()
-    java = java_command()
-    cp = classpath(version)
-
+    java, cp = java_command(), classpath(version)
     path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = path.with_suffix(".log")
     run = Path(tempfile.mkdtemp(prefix=f"inplay-kafka-{version}-"))
-    ports: set[int] = set()
-    while len(ports) < (3 if sasl_users else 2):
-        ports.add(broker._free_port())
-    port, cport, *rest = sorted(ports)
-    sasl_port = rest[0] if rest else None
-    props = run / "server.properties"
-    props.write_text(_server_properties(run, port, cport, sasl_port, sasl_users, tls))
-    log4j = run / "log4j2.properties"
-    log4j.write_text(_LOG4J2)
-
-    fmt = [
-        java,
-        "-Xmx256m",
-        f"-Dlog4j2.configurationFile={log4j}",
-        "-cp",
-        cp,
-        "kafka.tools.StorageTool",
-        "format",
-        "--standalone",
-        "-t",
-        _cluster_id(),
-        "-c",
-        str(props),
-    ]
-    out = subprocess.run(fmt, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
+    try:
+        info = _configure_run(run, version, path.with_suffix(".log"), sasl_users, tls)
+        _format_storage(run, java, cp)
+        _launch(info, timeout)
+    except RuntimeError:
         shutil.rmtree(run, ignore_errors=True)
-        raise RuntimeError(f"Formatting KRaft storage failed: {out.stdout}{out.stderr}")
+        raise
+    process.write_state(path, info)
+    return info
 
-    info = KafkaInfo(
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports on 127.0.0.1, in increasing order."""
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(process.free_port())
+    return sorted(ports)
+
+
+def _configure_run(
+    run: Path,
+    version: str,
+    log_file: Path,
+    sasl_users: dict[str, str] | None,
+    tls: tuple[str, str] | None,
+) -> KafkaInfo:
+    """Pick free ports and write ``server.properties`` and the log4j2 file into ``run``.
+
+    Returns:
+        The broker to launch (no pid yet).
+    """
+    port, cport, *rest = _free_ports(3 if sasl_users else 2)
+    sasl_port = rest[0] if rest else None
+    (run / "server.properties").write_text(
+        _server_properties(run, port, cport, sasl_port, sasl_users, tls)
+    )
+    (run / "log4j2.properties").write_text(_LOG4J2)
+    return KafkaInfo(
         pid=0,
         port=port,
         controller_port=cport,
@@ -562,13 +535,36 @@ def start(
         startup_seconds=0.0,
         sasl_port=sasl_port,
     )
-    try:
-        _launch(info, timeout)
-    except RuntimeError:
-        shutil.rmtree(run, ignore_errors=True)
-        raise
-    broker._write_state(path, info)
-    return info
+
+
+def _format_storage(run: Path, java: str, cp: str) -> None:
+    """Format a fresh single-node KRaft storage (``--standalone``) for the run folder ``run``.
+
+    Args:
+        run: Folder holding ``server.properties`` and ``log4j2.properties``.
+        java: The ``java`` command.
+        cp: The Kafka classpath.
+
+    Raises:
+        RuntimeError: the storage tool failed.
+    """
+    fmt = [
+        java,
+        "-Xmx256m",
+        f"-Dlog4j2.configurationFile={run / 'log4j2.properties'}",
+        "-cp",
+        cp,
+        "kafka.tools.StorageTool",
+        "format",
+        "--standalone",
+        "-t",
+        _cluster_id(),
+        "-c",
+        str(run / "server.properties"),
+    ]
+    out = subprocess.run(fmt, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"Formatting KRaft storage failed: {out.stdout}{out.stderr}")
 
 
 def restart(
@@ -599,22 +595,14 @@ def restart(
     if info is None:
         raise RuntimeError(f"no Apache Kafka running for state file {path}")
     if kill:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(info.pid, signal.SIGKILL)
-        child = broker._CHILDREN.pop(info.pid, None)
-        if child is not None:
-            child.wait(timeout=30)
-        else:
-            deadline = time.monotonic() + 30
-            while broker._pid_alive(info.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+        process.kill(info.pid, timeout=30.0)
     else:
-        broker._terminate(info.pid, _STOP_TIMEOUT)
+        process.terminate(info.pid, _STOP_TIMEOUT)
     if down_seconds > 0:
         time.sleep(down_seconds)
     _launch(info, timeout)
     info.restarts += 1
-    broker._write_state(path, info)
+    process.write_state(path, info)
     return info
 
 
@@ -634,11 +622,10 @@ def stop(state_file: Path | str | None = None, timeout: float = _STOP_TIMEOUT) -
     info = status(path)
     if info is None:
         return False
-    broker._terminate(info.pid, timeout)
+    process.terminate(info.pid, timeout)
     if Path(info.data_dir).name.startswith("inplay-kafka-"):
         shutil.rmtree(info.data_dir, ignore_errors=True)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    process.remove_state(path)
     return True
 
 
@@ -646,13 +633,8 @@ def stop(state_file: Path | str | None = None, timeout: float = _STOP_TIMEOUT) -
 # Command line
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m inplay.brokers.apache start|stop|status|bootstrap|jars|version``.
-
-    Returns:
-        The exit status: 0 on success, 1 when ``status``/``bootstrap`` find no broker, 2 on a
-        setting error.
-    """
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m inplay.brokers.apache``."""
     parser = argparse.ArgumentParser(
         prog="python -m inplay.brokers.apache",
         description="A real single-node Apache Kafka 4.x (KRaft) on the JVM, without Docker.",
@@ -676,49 +658,98 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill", action="store_true", help="restart: SIGKILL instead of SIGTERM")
     parser.add_argument("--state-file", help="state file (default data/apache-kafka.json)")
     parser.add_argument("--timeout", type=float, default=_READY_TIMEOUT, help="start timeout, s")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _sasl_users(items: list[str]) -> dict[str, str]:
+    """Parse ``--sasl-user NAME:PASSWORD`` options into name -> password.
+
+    Raises:
+        ConfigError: an item is not ``NAME:PASSWORD``.
+    """
+    users = {}
+    for item in items:
+        name, sep, password = item.partition(":")
+        if not sep or not name:
+            raise ConfigError(f"--sasl-user {item!r} must look like NAME:PASSWORD")
+        users[name] = password
+    return users
+
+
+def _cmd_start(args: argparse.Namespace) -> int:
+    users = _sasl_users(args.sasl_user)
+    info = start(args.state_file, timeout=args.timeout, sasl_users=users or None)
+    sasl = f", SASL/PLAIN at {info.sasl_bootstrap}" if info.sasl_bootstrap else ""
+    print(
+        f"Apache Kafka {info.version} running at {info.bootstrap}{sasl} (pid {info.pid}, "
+        f"ready in {info.startup_seconds:g} s); data {info.data_dir}; log {info.log_file}"
+    )
+    return 0
+
+
+def _cmd_restart(args: argparse.Namespace) -> int:
+    info = restart(args.state_file, kill=args.kill, timeout=args.timeout)
+    print(
+        f"Apache Kafka restarted at {info.bootstrap} (pid {info.pid}, ready in "
+        f"{info.startup_seconds:g} s, restart {info.restarts})"
+    )
+    return 0
+
+
+def _cmd_stop(args: argparse.Namespace) -> int:
+    print("Apache Kafka stopped" if stop(args.state_file) else "Apache Kafka not running")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    info = status(args.state_file)
+    if info is None:
+        print("Apache Kafka not running", file=sys.stderr)
+        return 1
+    if args.verb == "bootstrap":
+        print(info.bootstrap)
+    else:
+        print(json.dumps(info.to_dict(), indent=2))
+    return 0
+
+
+def _cmd_jars(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    libs = resolve_jars()
+    n = len(list(libs.glob("*.jar")))
+    print(f"{libs} ({n} jars, {time.monotonic() - started:.1f} s)")
+    return 0
+
+
+def _cmd_version(args: argparse.Namespace) -> int:
+    print(f"Apache Kafka {jar_version()}")
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "start": _cmd_start,
+    "restart": _cmd_restart,
+    "stop": _cmd_stop,
+    "status": _cmd_status,
+    "bootstrap": _cmd_status,
+    "jars": _cmd_jars,
+    "version": _cmd_version,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m inplay.brokers.apache start|stop|status|bootstrap|jars|version``.
+
+    Returns:
+        The exit status: 0 on success, 1 when ``status``/``bootstrap`` find no broker, 2 on a
+        setting error.
+    """
+    args = _parser().parse_args(argv)
     try:
-        if args.verb == "start":
-            users = {}
-            for item in args.sasl_user:
-                name, sep, password = item.partition(":")
-                if not sep or not name:
-                    raise ConfigError(f"--sasl-user {item!r} must look like NAME:PASSWORD")
-                users[name] = password
-            info = start(args.state_file, timeout=args.timeout, sasl_users=users or None)
-            sasl = f", SASL/PLAIN at {info.sasl_bootstrap}" if info.sasl_bootstrap else ""
-            print(
-                f"Apache Kafka {info.version} running at {info.bootstrap}{sasl} (pid {info.pid}, "
-                f"ready in {info.startup_seconds:g} s); data {info.data_dir}; log {info.log_file}"
-            )
-        elif args.verb == "restart":
-            info = restart(args.state_file, kill=args.kill, timeout=args.timeout)
-            print(
-                f"Apache Kafka restarted at {info.bootstrap} (pid {info.pid}, ready in "
-                f"{info.startup_seconds:g} s, restart {info.restarts})"
-            )
-        elif args.verb == "stop":
-            print("Apache Kafka stopped" if stop(args.state_file) else "Apache Kafka not running")
-        elif args.verb in {"status", "bootstrap"}:
-            info = status(args.state_file)
-            if info is None:
-                print("Apache Kafka not running", file=sys.stderr)
-                return 1
-            if args.verb == "bootstrap":
-                print(info.bootstrap)
-            else:
-                print(json.dumps(info.to_dict(), indent=2))
-        elif args.verb == "jars":
-            started = time.monotonic()
-            libs = resolve_jars()
-            n = len(list(libs.glob("*.jar")))
-            print(f"{libs} ({n} jars, {time.monotonic() - started:.1f} s)")
-        else:
-            print(f"Apache Kafka {jar_version()}")
+        return _COMMANDS[args.verb](args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

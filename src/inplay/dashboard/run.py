@@ -114,23 +114,106 @@ def _say(text: str) -> None:
     print(f"[dashboard] {text}", flush=True)
 
 
+class _Demo:
+    """The parts of a running demo (broker, scorer, replay, app), and how to stop them."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.started_at = time.time()
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.scorer = None
+        self.app = None
+        self.url = ""
+        self.own_broker = False
+        self.bootstrap: str | None = config.env_str("KAFKA_BOOTSTRAP_SERVERS")
+
+    def start_kafka(self) -> None:
+        """Find or start the broker and create the topics."""
+        from inplay.brokers import embedded as broker
+        from inplay.kafka import io as kafka_io
+        from inplay.kafka import topics
+
+        self.own_broker = self.bootstrap is None and broker.status() is None
+        self.bootstrap = kafka_io.ensure_broker()
+        started = " (embedded broker started)" if self.own_broker else ""
+        _say(f"Kafka at {self.bootstrap}{started}")
+        created = topics.create_topics(self.bootstrap)
+        _say(f"topics: {sum(v == 'created' for v in created.values())} created")
+
+    def start_scorer(self, model) -> None:
+        """Run a :class:`~inplay.live.scorer.Scorer` of ``model`` in a thread."""
+        from inplay.live.scorer import Scorer
+
+        self.scorer = Scorer(model, bootstrap=self.bootstrap, stats_interval=2.0)
+        _say(f"scorer: model {self.scorer.model_version}, group {self.scorer.group_id}")
+        thread = threading.Thread(
+            target=self.scorer.run, kwargs={"progress": False}, name="scorer", daemon=True
+        )
+        thread.start()
+        self.threads.append(thread)
+
+    def start_app(self) -> None:
+        """Launch the Streamlit app and wait until it answers."""
+        args = self.args
+        settings = AppSettings(
+            bootstrap=self.bootstrap,
+            refresh=args.refresh,
+            since=None if args.all_history or args.app_only else self.started_at,
+        )
+        self.app = launch(args.port, args.host, settings)
+        shown = "localhost" if args.host in {"0.0.0.0", "::"} else args.host
+        self.url = f"http://{shown}:{args.port}"
+        wait_until_ready(self.url, timeout=60, proc=self.app)
+        _say(f"dashboard at {self.url}  (Ctrl-C stops everything)")
+
+    def screenshot(self) -> None:
+        """Save the screenshot of ``--screenshot`` once ``--screenshot-after`` s have passed."""
+        from inplay.dashboard.browser import screenshot
+
+        args = self.args
+        time.sleep(max(0.0, self.started_at + args.screenshot_after - time.time()))
+        match = f"/?match={args.screenshot_match}" if args.screenshot_match else ""
+        path = screenshot(self.url + match, args.screenshot)
+        _say(f"screenshot saved to {path}")
+
+    def wait(self) -> int:
+        """Wait until stopped (0) or until the app exits by itself (1)."""
+        while not self.stop.is_set():
+            if self.app.poll() is not None:
+                _say(f"the dashboard exited with status {self.app.returncode}")
+                return 1
+            self.stop.wait(0.5)
+        return 0
+
+    def close(self) -> None:
+        """Stop the scorer, the app, the threads and an embedded broker this run started."""
+        self.stop.set()
+        if self.scorer is not None:
+            self.scorer.stop()
+        app = self.app
+        if app is not None and app.poll() is None:
+            app.terminate()
+            with contextlib.suppress(Exception):
+                app.wait(10)
+            if app.poll() is None:
+                app.kill()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        if self.own_broker and not self.args.keep_broker:
+            from inplay.brokers import embedded as broker
+
+            broker.stop()
+            _say("embedded broker stopped")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C (or the screenshot, with ``--exit-after-screenshot``).
 
     Raises:
         config.ConfigError: no broker, no data or no fitted model; the message says what to do.
     """
-    from inplay.brokers import embedded as broker
-    from inplay.kafka import io as kafka_io
-    from inplay.kafka import topics
-
-    started_at = time.time()
-    stop = threading.Event()
-    threads: list[threading.Thread] = []
-    scorer = None
-    app = None
-    own_broker = False
-    bootstrap: str | None = config.env_str("KAFKA_BOOTSTRAP_SERVERS")
+    demo = _Demo(args)
     if args.app_only:
         args.replay = args.score = False
     model = _load_model(args.model) if args.score else None  # fail before starting anything
@@ -140,66 +223,22 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if not args.app_only:
-            own_broker = bootstrap is None and broker.status() is None
-            bootstrap = kafka_io.ensure_broker()
-            _say(f"Kafka at {bootstrap}" + (" (embedded broker started)" if own_broker else ""))
-            created = topics.create_topics(bootstrap)
-            _say(f"topics: {sum(v == 'created' for v in created.values())} created")
+            demo.start_kafka()
         if args.score:
-            from inplay.live.scorer import Scorer
-
-            scorer = Scorer(model, bootstrap=bootstrap, stats_interval=2.0)
-            _say(f"scorer: model {scorer.model_version}, group {scorer.group_id}")
-            thread = threading.Thread(
-                target=scorer.run, kwargs={"progress": False}, name="scorer", daemon=True
-            )
-            thread.start()
-            threads.append(thread)
+            demo.start_scorer(model)
         if args.replay:
-            threads.append(_start_replay(args, bootstrap, stop))
-        settings = AppSettings(
-            bootstrap=bootstrap,
-            refresh=args.refresh,
-            since=None if args.all_history or args.app_only else started_at,
-        )
-        app = launch(args.port, args.host, settings)
-        shown = "localhost" if args.host in {"0.0.0.0", "::"} else args.host
-        url = f"http://{shown}:{args.port}"
-        wait_until_ready(url, timeout=60, proc=app)
-        _say(f"dashboard at {url}  (Ctrl-C stops everything)")
+            demo.threads.append(_start_replay(args, demo.bootstrap, demo.stop))
+        demo.start_app()
         if args.screenshot:
-            time.sleep(max(0.0, started_at + args.screenshot_after - time.time()))
-            from inplay.dashboard.browser import screenshot
-
-            target = url + (f"/?match={args.screenshot_match}" if args.screenshot_match else "")
-            path = screenshot(target, args.screenshot)
-            _say(f"screenshot saved to {path}")
+            demo.screenshot()
             if args.exit_after_screenshot:
                 return 0
-        while not stop.is_set():
-            if app.poll() is not None:
-                _say(f"the dashboard exited with status {app.returncode}")
-                return 1
-            stop.wait(0.5)
-        return 0
+        return demo.wait()
     except KeyboardInterrupt:
         _say("stopping")
         return 0
     finally:
-        stop.set()
-        if scorer is not None:
-            scorer.stop()
-        if app is not None and app.poll() is None:
-            app.terminate()
-            with contextlib.suppress(Exception):
-                app.wait(10)
-            if app.poll() is None:
-                app.kill()
-        for thread in threads:
-            thread.join(timeout=10)
-        if own_broker and not args.keep_broker:
-            broker.stop()
-            _say("embedded broker stopped")
+        demo.close()
 
 
 def _load_model(name: str | None):

@@ -115,49 +115,60 @@ def matches_table_html(
         "<th>home / draw / away</th><th>home</th><th>draw</th><th>away</th>"
         "<th>events</th><th>updated</th></tr>"
     )
-    body = []
-    for row in matches.to_dict("records"):
-        match_id = _int(row["match_id"])
-        home = html.escape(str(row.get("home_team") or "home"))
-        away = html.escape(str(row.get("away_team") or "away"))
-        period = _int(row.get("period"), 1)
-        minute = _int(row.get("minute"))
-        cards = ""
-        reds = (_int(row.get("home_red_cards")), _int(row.get("away_red_cards")))
-        if any(reds):
-            cards = (
-                "<br><span title='red cards' style='font-size:0.75rem;color:#c00'>"
-                "<span style='display:inline-block;width:8px;height:11px;background:#d00;"
-                f"vertical-align:-1px'></span> {reds[0]}-{reds[1]}</span>"
-            )
-        widths = [
-            max(0.0, min(100.0, 100.0 * float(row.get(k) or 0.0)))
-            for k in ("p_home", "p_draw", "p_away")
-        ]
-        bar = (
-            "<div class='inplay-bar'>"
-            f"<span class='h' style='width:{widths[0]:.2f}%'></span>"
-            f"<span class='d' style='width:{widths[1]:.2f}%'></span>"
-            f"<span class='a' style='width:{widths[2]:.2f}%'></span></div>"
-        )
-        cls = " class='selected'" if selected is not None and match_id == selected else ""
-        updated = row.get("updated_at")
-        body.append(
-            f"<tr data-match-id='{match_id}'{cls}>"
-            f"<td class='teams'><b>{home}</b> v <b>{away}</b>"
-            f"<br><span style='color:#999;font-size:0.8rem'>match {match_id}</span></td>"
-            f"<td class='score'>{_int(row.get('home_goals'))} - {_int(row.get('away_goals'))}"
-            f"{cards}</td>"
-            f"<td class='muted minute'>{minute}' <span style='font-size:0.8rem'>"
-            f"{PERIOD_NAMES.get(period, f'period {period}')}</span></td>"
-            f"<td>{bar}</td>"
-            f"<td class='num p-home'>{percent(row.get('p_home'))}</td>"
-            f"<td class='num p-draw'>{percent(row.get('p_draw'))}</td>"
-            f"<td class='num p-away'>{percent(row.get('p_away'))}</td>"
-            f"<td class='num'>{_int(row.get('n_predictions')):,}</td>"
-            f"<td class='muted'>{ago(now - updated) if updated else '–'}</td></tr>"
-        )
-    return f"{TABLE_CSS}<table class='inplay-live'>{head}{''.join(body)}</table>"
+    body = "".join(_match_row(row, selected, now) for row in matches.to_dict("records"))
+    return f"{TABLE_CSS}<table class='inplay-live'>{head}{body}</table>"
+
+
+def _red_cards_html(row: dict) -> str:
+    """The red-card count of a row of the live-matches table ("" when there are none)."""
+    reds = (_int(row.get("home_red_cards")), _int(row.get("away_red_cards")))
+    if not any(reds):
+        return ""
+    return (
+        "<br><span title='red cards' style='font-size:0.75rem;color:#c00'>"
+        "<span style='display:inline-block;width:8px;height:11px;background:#d00;"
+        f"vertical-align:-1px'></span> {reds[0]}-{reds[1]}</span>"
+    )
+
+
+def _probability_bar_html(row: dict) -> str:
+    """The stacked home/draw/away bar of a row of the live-matches table."""
+    widths = [
+        max(0.0, min(100.0, 100.0 * float(row.get(k) or 0.0)))
+        for k in ("p_home", "p_draw", "p_away")
+    ]
+    return (
+        "<div class='inplay-bar'>"
+        f"<span class='h' style='width:{widths[0]:.2f}%'></span>"
+        f"<span class='d' style='width:{widths[1]:.2f}%'></span>"
+        f"<span class='a' style='width:{widths[2]:.2f}%'></span></div>"
+    )
+
+
+def _match_row(row: dict, selected: int | None, now: float) -> str:
+    """One ``<tr>`` of the live-matches table."""
+    match_id = _int(row["match_id"])
+    home = html.escape(str(row.get("home_team") or "home"))
+    away = html.escape(str(row.get("away_team") or "away"))
+    period = _int(row.get("period"), 1)
+    minute = _int(row.get("minute"))
+    cls = " class='selected'" if selected is not None and match_id == selected else ""
+    updated = row.get("updated_at")
+    return (
+        f"<tr data-match-id='{match_id}'{cls}>"
+        f"<td class='teams'><b>{home}</b> v <b>{away}</b>"
+        f"<br><span style='color:#999;font-size:0.8rem'>match {match_id}</span></td>"
+        f"<td class='score'>{_int(row.get('home_goals'))} - {_int(row.get('away_goals'))}"
+        f"{_red_cards_html(row)}</td>"
+        f"<td class='muted minute'>{minute}' <span style='font-size:0.8rem'>"
+        f"{PERIOD_NAMES.get(period, f'period {period}')}</span></td>"
+        f"<td>{_probability_bar_html(row)}</td>"
+        f"<td class='num p-home'>{percent(row.get('p_home'))}</td>"
+        f"<td class='num p-draw'>{percent(row.get('p_draw'))}</td>"
+        f"<td class='num p-away'>{percent(row.get('p_away'))}</td>"
+        f"<td class='num'>{_int(row.get('n_predictions')):,}</td>"
+        f"<td class='muted'>{ago(now - updated) if updated else '–'}</td></tr>"
+    )
 
 
 def xg_figure(results: pd.DataFrame, height: int = 480) -> go.Figure:

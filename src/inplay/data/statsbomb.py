@@ -427,41 +427,66 @@ def _get_path(event: dict[str, Any], dotted: str) -> Any:
     return value
 
 
+@dataclass
+class _EventTally:
+    """What :func:`_check_events` counts over one match's events.
+
+    Attributes:
+        teams: The home and away team names.
+        missing: Events lacking each required field (``"<object>"``: not a JSON object).
+        first_missing: Position of the first event lacking each field.
+        foreign: Events per team name that is neither home nor away.
+        indices: Events per ``index`` value.
+    """
+
+    teams: set[str]
+    missing: Counter[str] = field(default_factory=Counter)
+    first_missing: dict[str, int] = field(default_factory=dict)
+    foreign: Counter[str] = field(default_factory=Counter)
+    indices: Counter[Any] = field(default_factory=Counter)
+
+    def _lacks(self, name: str, position: int) -> None:
+        self.missing[name] += 1
+        self.first_missing.setdefault(name, position)
+
+    def add(self, position: int, event: Any) -> None:
+        """Count the event at ``position`` of the events array."""
+        if not isinstance(event, dict):
+            self._lacks("<object>", position)
+            return
+        for name in _REQUIRED_EVENT_FIELDS:
+            if _get_path(event, name) is None:
+                self._lacks(name, position)
+        team = _get_path(event, "team.name")
+        if team is not None and team not in self.teams:
+            self.foreign[str(team)] += 1
+        if "index" in event:
+            self.indices[event["index"]] += 1
+
+    def duplicate_indices(self) -> list[Any]:
+        """The ``index`` values held by more than one event, sorted by their text."""
+        return sorted((i for i, n in self.indices.items() if n > 1), key=str)
+
+
 def _check_events(match: Match, events: Any) -> list[str]:
     """Return the problems of one match's parsed events (empty when fine)."""
     if not isinstance(events, list):
         return [f"not a JSON array (found {type(events).__name__})"]
     if not events:
         return ["empty events array"]
-    problems: list[str] = []
-    missing: Counter[str] = Counter()
-    first_missing: dict[str, int] = {}
-    foreign: Counter[str] = Counter()
-    teams = {match.home_team, match.away_team}
-    indices: Counter[Any] = Counter()
+    tally = _EventTally(teams={match.home_team, match.away_team})
     for position, event in enumerate(events):
-        if not isinstance(event, dict):
-            missing["<object>"] += 1
-            first_missing.setdefault("<object>", position)
-            continue
-        for name in _REQUIRED_EVENT_FIELDS:
-            if _get_path(event, name) is None:
-                missing[name] += 1
-                first_missing.setdefault(name, position)
-        team = _get_path(event, "team.name")
-        if team is not None and team not in teams:
-            foreign[str(team)] += 1
-        if "index" in event:
-            indices[event["index"]] += 1
-    for name, count in missing.items():
+        tally.add(position, event)
+    problems: list[str] = []
+    for name, count in tally.missing.items():
         what = "are not JSON objects" if name == "<object>" else f"lack '{name}'"
-        problems.append(f"{count} events {what} (first at position {first_missing[name]})")
-    for team, count in foreign.items():
+        problems.append(f"{count} events {what} (first at position {tally.first_missing[name]})")
+    for team, count in tally.foreign.items():
         problems.append(
             f"{count} events have team '{team}', which is neither home "
             f"'{match.home_team}' nor away '{match.away_team}'"
         )
-    duplicates = sorted((i for i, n in indices.items() if n > 1), key=str)
+    duplicates = tally.duplicate_indices()
     if duplicates:
         shown = ", ".join(str(i) for i in duplicates[:5])
         more = "" if len(duplicates) <= 5 else f", ... ({len(duplicates)} in all)"
@@ -603,7 +628,23 @@ def download(
     root = Path(dest).expanduser() if dest is not None else config.RAW_DIR / "statsbomb"
     base = (base_url or config.env_str("INPLAY_OPENDATA_URL") or DEFAULT_OPENDATA_URL).rstrip("/")
     root.mkdir(parents=True, exist_ok=True)
+    ids = _fetch_match_list(root, base, competition_id, season_id, timeout)
+    if max_matches is not None:
+        ids = ids[: max(0, int(max_matches))]
+    desc = f"download {competition_id}/{season_id}"
+    _fetch_events(root, base, ids, timeout, desc, progress)
+    return root
 
+
+def _fetch_match_list(
+    root: Path, base: str, competition_id: int, season_id: int, timeout: float
+) -> list[int]:
+    """Fetch ``competitions.json`` and the season's match list unless cached; the match ids.
+
+    Raises:
+        ConfigError: a file could not be fetched.
+        DataFileError: the match list is not a JSON array.
+    """
     comps = root / "competitions.json"
     if not comps.is_file():
         _fetch(f"{base}/competitions.json", comps, timeout)
@@ -611,17 +652,18 @@ def download(
     match_file = root / match_rel
     if not match_file.is_file():
         _fetch(f"{base}/{match_rel}", match_file, timeout)
-
     listed = _read_json_bytes(match_file)
     if not isinstance(listed, list):
         raise DataFileError(match_file, "not a JSON array")
-    ids = [int(m["match_id"]) for m in listed if isinstance(m, dict) and "match_id" in m]
-    if max_matches is not None:
-        ids = ids[: max(0, int(max_matches))]
+    return [int(m["match_id"]) for m in listed if isinstance(m, dict) and "match_id" in m]
 
+
+def _fetch_events(
+    root: Path, base: str, ids: list[int], timeout: float, desc: str, progress: bool
+) -> None:
+    """Fetch ``events/<match_id>.json`` of each match not cached yet (also as ``.json.gz``)."""
     events_dir = root / "events"
     fetched = 0
-    desc = f"download {competition_id}/{season_id}"
     bar = tqdm(ids, desc=desc, unit="match", disable=not config.show_progress(progress))
     try:
         for match_id in bar:
@@ -633,7 +675,6 @@ def download(
             bar.set_postfix(fetched=fetched)
     finally:
         bar.close()
-    return root
 
 
 def ensure_data(download_if_missing: bool = True) -> StatsBombData:

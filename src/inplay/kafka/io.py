@@ -19,6 +19,7 @@ from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from inplay import config
 from inplay.brokers import embedded as broker
+from inplay.brokers import process
 from inplay.config import ConfigError
 
 __all__ = [
@@ -102,7 +103,7 @@ def unreachable_error(bootstrap: str, exc: Exception) -> ConfigError:
     else:
         where = f"{bootstrap!r} ({BOOTSTRAP_ENV} is {'set to ' + repr(env) if env else 'unset'})"
     address = first_address(bootstrap)
-    if address is not None and broker._port_open(address[1], timeout=1.0, host=address[0]):
+    if address is not None and process.port_open(address[1], timeout=1.0, host=address[0]):
         protocol = config.security_settings().get("security_protocol") or "PLAINTEXT"
         return ConfigError(
             f"The Kafka port {where} accepts connections but no Kafka session could be set "
@@ -303,6 +304,45 @@ def end_offsets(topic: str, bootstrap: str | None = None) -> dict[int, int]:
 DRAIN_POLL_SECONDS = 0.3  # read_topic: an empty poll this long means nothing is left buffered
 
 
+def _assign_from_beginning(
+    consumer: KafkaConsumer, topic: str, timeout: float
+) -> dict[TopicPartition, int]:
+    """Assign the non-empty partitions of ``topic`` from their beginning.
+
+    Returns:
+        Their end offsets when reading began, by partition; empty when the topic does not
+        exist or holds nothing.
+    """
+    parts = _partitions(consumer, topic, timeout=timeout)
+    if not parts:
+        return {}
+    ends = {tp: end for tp, end in consumer.end_offsets(parts).items() if end > 0}
+    if ends:
+        consumer.assign(sorted(ends, key=lambda tp: tp.partition))
+        consumer.seek_to_beginning()
+    return ends
+
+
+def _reached_end(
+    consumer: KafkaConsumer, todo: set[TopicPartition], ends: dict[TopicPartition, int]
+) -> set[TopicPartition]:
+    """The partitions of ``todo`` whose position reached their end offset in ``ends``.
+
+    They are not paused: kafka-python drops the fetched records of a paused partition, and a
+    poll returns at most max_poll_records, so the rest of the last batch may still be waiting
+    in the consumer.
+    """
+    done: set[TopicPartition] = set()
+    for tp in todo:
+        try:
+            position = consumer.position(tp, timeout_ms=1000)
+        except KafkaTimeoutError:
+            continue
+        if position is not None and position >= ends[tp]:
+            done.add(tp)
+    return done
+
+
 def read_topic(
     topic: str,
     bootstrap: str | None = None,
@@ -338,43 +378,23 @@ def read_topic(
     )
     records: list[ConsumerRecord] = []
     try:
-        parts = _partitions(consumer, topic, timeout=min(1.0, timeout))
-        if not parts:
-            return []
-        ends = consumer.end_offsets(parts)
-        todo = {tp for tp, end in ends.items() if end > 0}
-        if not todo:
-            return []
-        consumer.assign(sorted(todo, key=lambda tp: tp.partition))
-        consumer.seek_to_beginning()
-        while todo:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            batch = consumer.poll(timeout_ms=int(min(remaining, 1.0) * 1000))
+        ends = _assign_from_beginning(consumer, topic, timeout=min(1.0, timeout))
+        todo = set(ends)
+        while (remaining := deadline - time.monotonic()) > 0 and ends:
+            # Once every partition reached its end, drain what was fetched but not yet returned
+            # (on Tansu the reported end is only the start of the last batch) until a short
+            # poll returns nothing.
+            draining = not todo
+            wait = DRAIN_POLL_SECONDS if draining else 1.0
+            batch = consumer.poll(timeout_ms=int(min(remaining, wait) * 1000))
             for recs in batch.values():
                 # Not cut at the end offset: fetches return whole batches, and Tansu (the
                 # embedded broker) reports the end offset of a partition as the base offset of
                 # its last batch + 1, so the last batch would otherwise be truncated.
                 records.extend(recs)
-            for tp in list(todo):
-                try:
-                    position = consumer.position(tp, timeout_ms=1000)
-                except KafkaTimeoutError:
-                    continue
-                if position is not None and position >= ends[tp]:
-                    # Not paused: kafka-python drops the fetched records of a paused partition,
-                    # and a poll returns at most max_poll_records, so the rest of the last
-                    # batch may still be waiting in the consumer.
-                    todo.discard(tp)
-        # Drain what was fetched but not yet returned (the rest of the batches that reached the
-        # end; on Tansu the reported end is only the start of the last batch).
-        while (remaining := deadline - time.monotonic()) > 0:
-            batch = consumer.poll(timeout_ms=int(min(remaining, DRAIN_POLL_SECONDS) * 1000))
-            if not batch:
+            if draining and not batch:
                 break
-            for recs in batch.values():
-                records.extend(recs)
+            todo -= _reached_end(consumer, todo, ends)
     finally:
         with contextlib.suppress(Exception):
             consumer.close()
