@@ -63,6 +63,8 @@ import orjson
 
 from inplay import config
 from inplay.kafka import topics as topics_admin
+from inplay.live.messages import PREDICTION_KEY, decode
+from inplay.live.stats import keep_latest_stats, percentiles
 
 ROOT = Path(__file__).resolve().parents[1]
 MATCH_CLOCK_S = 95 * 60  # nominal match length (90 minutes plus typical stoppage time)
@@ -281,14 +283,11 @@ class Monitor:
             if not records:
                 return
             for record in records:
-                try:
-                    body = orjson.loads(record.value)
-                except orjson.JSONDecodeError:
+                body = decode(record.value)
+                if body is None:
                     continue
-                if not isinstance(body, dict):
-                    continue
-                if body.get("kind") == "stats" and isinstance(body.get("worker"), str):
-                    self.workers[body["worker"]] = body
+                if body.get("kind") == "stats":
+                    keep_latest_stats(self.workers, body)
                 elif body.get("kind") == "quarantine":
                     self.quarantine_messages += 1
                     with contextlib.suppress(Exception):
@@ -464,17 +463,15 @@ class Soak:
         for slot in range(live):
             run = self._next_run(t0 + slot * ramp / live)
             heapq.heappush(heap, (run.kickoff + run.prepared.times[0] / speed, slot, run))
-        topic = self.topics["events_topic"]
-        next_mark = next_flush = 0.0
         self.phase = "soak"
+        next_mark = next_flush = 0.0
         while heap:
-            due, slot, run = heap[0]
+            due = heap[0][0]
             now = time.monotonic()
             if due > end or now > end:
                 break
             if now >= next_mark:
-                self.marks_wall.append(time.time())
-                self.marks_sent.append(self.sent)
+                self._mark()
                 next_mark = now + 0.25
                 if stop():
                     break
@@ -486,29 +483,37 @@ class Soak:
                 time.sleep(min(wait, 0.25))
                 continue
             self.behind_max = max(self.behind_max, -wait)
-            heapq.heappop(heap)
-            p = run.prepared
-            i = run.pos
-            if i == 0:
-                self.live += 1
-            producer.send(topic, run.key, message(p.values[i], run.match_id))
-            self.sent += 1
-            if p.expected[i]:
-                self.events += 1
-                self.expected.append(run.match_id * KEY_BASE + p.indices[i])
-            run.pos += 1
-            if run.pos < len(p.times):
-                heapq.heappush(heap, (run.kickoff + p.times[run.pos] / speed, slot, run))
-            else:  # the end marker went out: the slot kicks off its next match
-                self.ended += 1
-                self.live -= 1
-                nxt = self._next_run(due)
-                heapq.heappush(heap, (nxt.kickoff + nxt.prepared.times[0] / speed, slot, nxt))
+            self._send_next(producer, heap, speed)
         producer.flush()
-        self.marks_wall.append(time.time())
-        self.marks_sent.append(self.sent)
+        self._mark()
         self.unfinished = [run.match_id for _, _, run in heap if run.pos > 0]
         self.started -= sum(1 for _, _, run in heap if run.pos == 0)  # kicked off in the future
+
+    def _mark(self) -> None:
+        """Note the messages sent by now (for the backlog)."""
+        self.marks_wall.append(time.time())
+        self.marks_sent.append(self.sent)
+
+    def _send_next(self, producer, heap: list, speed: float) -> None:
+        """Send the due message of the heap's first slot and schedule that slot's next one."""
+        due, slot, run = heapq.heappop(heap)
+        p = run.prepared
+        i = run.pos
+        if i == 0:
+            self.live += 1
+        producer.send(self.topics["events_topic"], run.key, message(p.values[i], run.match_id))
+        self.sent += 1
+        if p.expected[i]:
+            self.events += 1
+            self.expected.append(run.match_id * KEY_BASE + p.indices[i])
+        run.pos += 1
+        if run.pos < len(p.times):
+            heapq.heappush(heap, (run.kickoff + p.times[run.pos] / speed, slot, run))
+        else:  # the end marker went out: the slot kicks off its next match
+            self.ended += 1
+            self.live -= 1
+            nxt = self._next_run(due)
+            heapq.heappush(heap, (nxt.kickoff + nxt.prepared.times[0] / speed, slot, nxt))
 
 
 def matches_needed(live: int, ramp: float, duration: float, shortest: float) -> int:
@@ -536,7 +541,8 @@ def read_results(bootstrap: str, client: str, topic: str, expect: int, idle: flo
                 last = time.monotonic()
                 for r in records:
                     body = orjson.loads(r.value)
-                    keys.append(int(body["match_id"]) * KEY_BASE + int(body["event_index"]))
+                    match_id, index = (int(body[k]) for k in PREDICTION_KEY)
+                    keys.append(match_id * KEY_BASE + index)
                     latency = body.get("latency_ms")
                     lat.append(float("nan") if latency is None else float(latency))
                     at.append(float(body.get("scored_at") or float("nan")))
@@ -558,9 +564,8 @@ def slope(x, y) -> float | None:
 
 
 def pct(values, q: float) -> float | None:
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    return round(float(np.percentile(values, q)), 1) if values.size else None
+    """The ``q``-th percentile of the finite ``values``, to 0.1 (None when none)."""
+    return percentiles(np.asarray(values, dtype=float), (q,), digits=1)[f"p{q:g}"]
 
 
 def intervals(samples: list[dict], every: float, lat, at, t0_wall: float) -> list[dict]:
@@ -673,51 +678,247 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    from inplay.brokers import embedded
-    from inplay.data.statsbomb import StatsBombData, shared_data_dir
-    from inplay.kafka.clients import client_name, make_producer_client
+@dataclass
+class Plan:
+    """The run's pace and clock, from the arguments."""
+
+    data_dir: Path
+    client: str
+    duration: float
+    speed: float
+    nominal: float
+    ramp: float
+    print_every: float
+
+
+def make_plan(args) -> Plan | None:
+    """The pace and clock of the soak (None: no StatsBomb data)."""
+    from inplay.data.statsbomb import shared_data_dir
+    from inplay.kafka.clients import client_name
 
     data_dir = Path(args.data_dir) if args.data_dir else shared_data_dir()
     if data_dir is None or not data_dir.is_dir():
-        print("error: no StatsBomb data: set INPLAY_DATA_DIR or --data-dir", file=sys.stderr)
-        return 2
+        return None
     args.data_dir = str(data_dir)
-    client = client_name(args.client)
     duration = args.minutes * 60.0
     nominal = min(150.0, max(30.0, duration / 4))
     speed = args.speed or round(MATCH_CLOCK_S / nominal, 1)
     nominal = MATCH_CLOCK_S / speed
-    ramp = nominal if args.ramp is None else args.ramp
-    print_every = args.print_every or min(60.0, max(10.0, duration / 8))
+    return Plan(
+        data_dir=data_dir,
+        client=client_name(args.client),
+        duration=duration,
+        speed=speed,
+        nominal=nominal,
+        ramp=nominal if args.ramp is None else args.ramp,
+        print_every=args.print_every or min(60.0, max(10.0, duration / 8)),
+    )
 
-    data = StatsBombData(data_dir)
-    all_matches = list(data.matches())
+
+def prepare_pool(args, plan: Plan) -> tuple[list[Prepared], int, int]:
+    """(the prepared matches, how many the soak needs, how many the data has)."""
+    from inplay.data.statsbomb import StatsBombData
+
+    all_matches = list(StatsBombData(plan.data_dir).matches())
     random.Random(args.seed).shuffle(all_matches)
-    need = matches_needed(args.live, ramp, duration, 88 * 60 / speed)
+    need = matches_needed(args.live, plan.ramp, plan.duration, 88 * 60 / plan.speed)
     need_fit = not args.model and not (config.MODELS_DIR / "selected.json").is_file()
     print(
-        f"soak: {args.live} matches live for {args.minutes:g} min at x{speed:g} (a 95-minute "
-        f"match lasts {nominal:.0f} s), ramp {ramp:.0f} s, client {client}, "
+        f"soak: {args.live} matches live for {args.minutes:g} min at x{plan.speed:g} (a 95-minute "
+        f"match lasts {plan.nominal:.0f} s), ramp {plan.ramp:.0f} s, client {plan.client}, "
         f"{args.workers} worker(s); preparing {min(need, len(all_matches))} of "
-        f"{len(all_matches)} matches from {data_dir}",
+        f"{len(all_matches)} matches from {plan.data_dir}",
         flush=True,
     )
-    pool = prepare(data_dir, all_matches[:need], with_rows=need_fit)
+    return prepare(plan.data_dir, all_matches[:need], with_rows=need_fit), need, len(all_matches)
+
+
+@dataclass
+class Broker:
+    """The broker of the run: a private embedded one (``own_state``) or KAFKA_BOOTSTRAP_SERVERS."""
+
+    bootstrap: str
+    own_state: Path | None = None
+    pid: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "embedded (Tansu)" if self.own_state else "KAFKA_BOOTSTRAP_SERVERS"
+
+
+def start_broker(tmp: Path) -> Broker:
+    from inplay.brokers import embedded
+
+    bootstrap = config.env_str("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap:
+        return Broker(bootstrap)
+    own_state = tmp / "broker.json"
+    info = embedded.start(state_file=own_state)
+    return Broker(info.bootstrap, own_state, info.pid)
+
+
+def stop_broker(broker: Broker, topics: dict) -> None:
+    """Delete the run's topics (on a broker of KAFKA_BOOTSTRAP_SERVERS) or stop the private one."""
+    from inplay.brokers import embedded
+
+    if broker.own_state is None:
+        topics_admin.delete_topics(broker.bootstrap, list(topics.values()))
+    else:
+        embedded.stop(state_file=broker.own_state)
+
+
+def start_scorers(soak: Soak, ctx, queue, group: str, model: str) -> None:
+    for _ in range(soak.args.workers):
+        proc = ctx.Process(
+            target=_scorer,
+            args=(soak.bootstrap, soak.client, soak.topics, group, model, queue),
+            daemon=True,
+        )
+        proc.start()
+        soak.procs.append(proc)
+
+
+def wait_for_group(soak: Soak, monitor: Monitor, timeout: float = 120.0) -> None:
+    """Until every worker is in the group and every partition assigned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        latest = monitor.latest()
+        if (
+            latest.get("workers", 0) >= soak.args.workers
+            and latest.get("partitions", 0) >= config.TOPIC_PARTITIONS
+        ):
+            return
+        if monitor.error or any(p.exitcode is not None for p in soak.procs):
+            raise RuntimeError(monitor.error or "a scorer process exited at start")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the scorer did not join its group within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def drain(soak: Soak, monitor: Monitor) -> tuple[dict, float]:
+    """Wait (at most --drain s) for the scorer to consume everything; (its stats, seconds)."""
+    soak.phase = "drain"
+    drain_start = time.monotonic()
+    while time.monotonic() - drain_start < soak.args.drain:
+        latest = monitor.latest()
+        if latest.get("consumed", 0) >= soak.sent and latest["at"] > soak.marks_wall[-1]:
+            break
+        time.sleep(1.0)
+    time.sleep(soak.args.sample + 0.5)  # one more statistics message, sampled
+    return monitor.latest(), round(time.monotonic() - drain_start, 1)
+
+
+def stop_scorers(soak: Soak, monitor: Monitor, queue) -> list[dict]:
+    """SIGTERM every scorer; their final statistics.
+
+    Raises:
+        RuntimeError: a scorer failed.
+    """
+    soak.phase = "stop"
+    for proc in soak.procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+    finals = [queue.get(timeout=120) for _ in soak.procs]
+    for proc in soak.procs:
+        proc.join(30)
+    monitor.stop()
+    errors = [f["error"] for f in finals if "error" in f]
+    if errors:
+        raise RuntimeError(f"scorer failed: {errors}")
+    return finals
+
+
+@dataclass
+class Outcome:
+    """What the soak run measured, for :func:`summarise`."""
+
+    finals: list[dict]
+    drained: dict
+    keys: Any
+    lat: Any
+    at: Any
+    rss_ready: float
+    t_wall0: float
+
+
+def soak_run(
+    soak: Soak, monitor: Monitor, plan: Plan, tmp: Path, report: dict, group: str
+) -> Outcome:
+    """Start the scorers, replay, drain, stop them and read the results back."""
+    from inplay.kafka.clients import make_producer_client
+
+    model, how = model_path(soak.args, soak.pool, tmp)
+    for p in soak.pool:
+        p.rows = []
+    report["model"] = {"path": model, "how": how}
+    print(f"model: {how}", flush=True)
+    topics_admin.create_topics(soak.bootstrap, list(soak.topics.values()))
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    start_scorers(soak, ctx, queue, group, model)
+    monitor.start()
+    wait_for_group(soak, monitor)
+    rss_ready = monitor.rss_mb()
+    print(f"scorer ready (RSS {rss_ready} MB); soak starts\n{HEADER}", flush=True)
+    producer = make_producer_client(soak.bootstrap, soak.client)
+    t_wall0 = time.time()
+    try:
+        soak.replay(
+            producer, plan.speed, plan.ramp, plan.duration, lambda: monitor.error is not None
+        )
+    finally:
+        producer.close()
+    if monitor.error:
+        raise RuntimeError(monitor.error)
+    drained, report["drain_s"] = drain(soak, monitor)
+    finals = stop_scorers(soak, monitor, queue)
+    scored = sum(f["scored"] for f in finals)
+    keys, lat, at = read_results(soak.bootstrap, soak.client, soak.topics["results_topic"], scored)
+    return Outcome(finals, drained, keys, lat, at, rss_ready, t_wall0)
+
+
+def cleanup(soak: Soak, monitor: Monitor, broker: Broker, tmp: Path) -> None:
+    soak.phase = "stop"
+    monitor.stop()
+    for proc in soak.procs:
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(10)
+    stop_broker(broker, soak.topics)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def record(args, report: dict) -> None:
+    from inplay.reporting import reliability
+
+    path = reliability.record(
+        "soak",
+        figures=figures(report),
+        title=(
+            f"{args.minutes:g}-minute soak, {args.live} matches live at x{report['speed']:g} "
+            f"({report['matches_started']} matches, {report['matches_ended']} ended): "
+            "lag and scorer memory must stay flat"
+        ),
+        broker=report["broker"],
+        client=report["client"],
+        passed=report["passed"],
+        notes=notes(report),
+    )
+    print(f"recorded {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = make_plan(args)
+    if plan is None:
+        print("error: no StatsBomb data: set INPLAY_DATA_DIR or --data-dir", file=sys.stderr)
+        return 2
+    pool, need, _ = prepare_pool(args, plan)
     if not pool:
         print("error: no match could be read", file=sys.stderr)
         return 2
-
     tmp = Path(tempfile.mkdtemp(prefix="inplay-soak-"))
-    bootstrap = config.env_str("KAFKA_BOOTSTRAP_SERVERS")
-    own_state = None
-    broker_pid = None
-    if not bootstrap:
-        own_state = tmp / "broker.json"
-        info = embedded.start(state_file=own_state)
-        bootstrap, broker_pid = info.bootstrap, info.pid
-    broker_kind = "embedded (Tansu)" if own_state else "KAFKA_BOOTSTRAP_SERVERS"
+    broker = start_broker(tmp)
     prefix = f"soak-{uuid.uuid4().hex[:6]}"
     topics = {
         "events_topic": f"{prefix}-events",
@@ -725,133 +926,56 @@ def main(argv: list[str] | None = None) -> int:
         "results_topic": f"{prefix}-results",
         "monitoring_topic": f"{prefix}-monitoring",
     }
-    soak = Soak(args, bootstrap, client, topics, pool)
+    soak = Soak(args, broker.bootstrap, plan.client, topics, pool)
     soak.keep_pool = need > len(pool)
-    soak.broker_pid = broker_pid
-    monitor = Monitor(soak, args.sample, print_every)
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
+    soak.broker_pid = broker.pid
+    monitor = Monitor(soak, args.sample, plan.print_every)
     report: dict[str, Any] = {
-        "broker": broker_kind,
-        "bootstrap": bootstrap,
-        "client": client,
+        "broker": broker.kind,
+        "bootstrap": broker.bootstrap,
+        "client": plan.client,
         "workers": args.workers,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_before": load(),
         "minutes": args.minutes,
         "live": args.live,
-        "speed": speed,
-        "nominal_match_s": round(nominal, 1),
-        "ramp_s": round(ramp, 1),
-        "data_dir": str(data_dir),
+        "speed": plan.speed,
+        "nominal_match_s": round(plan.nominal, 1),
+        "ramp_s": round(plan.ramp, 1),
+        "data_dir": str(plan.data_dir),
         "matches_prepared": len(pool),
     }
-    finals: list[dict] = []
     try:
-        model, how = model_path(args, pool, tmp)
-        for p in pool:
-            p.rows = []
-        report["model"] = {"path": model, "how": how}
-        print(f"model: {how}", flush=True)
-        topics_admin.create_topics(bootstrap, list(topics.values()))
-        group = f"{prefix}-scorer"
-        for _ in range(args.workers):
-            proc = ctx.Process(
-                target=_scorer, args=(bootstrap, client, topics, group, model, queue), daemon=True
-            )
-            proc.start()
-            soak.procs.append(proc)
-        monitor.start()
-        deadline = time.monotonic() + 120
-        while True:  # every worker in the group, every partition assigned
-            latest = monitor.latest()
-            if (
-                latest.get("workers", 0) >= args.workers
-                and latest.get("partitions", 0) >= config.TOPIC_PARTITIONS
-            ):
-                break
-            if monitor.error or any(p.exitcode is not None for p in soak.procs):
-                raise RuntimeError(monitor.error or "a scorer process exited at start")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the scorer did not join its group within 120 s")
-            time.sleep(0.5)
-        rss_ready = monitor.rss_mb()
-        print(f"scorer ready (RSS {rss_ready} MB); soak starts\n{HEADER}", flush=True)
-        producer = make_producer_client(bootstrap, client)
-        t_wall0 = time.time()
-        try:
-            soak.replay(producer, speed, ramp, duration, lambda: monitor.error is not None)
-        finally:
-            producer.close()
-        if monitor.error:
-            raise RuntimeError(monitor.error)
-        soak.phase = "drain"
-        drain_start = time.monotonic()
-        while time.monotonic() - drain_start < args.drain:
-            latest = monitor.latest()
-            if latest.get("consumed", 0) >= soak.sent and latest["at"] > soak.marks_wall[-1]:
-                break
-            time.sleep(1.0)
-        time.sleep(args.sample + 0.5)  # one more statistics message, sampled
-        drained = monitor.latest()
-        report["drain_s"] = round(time.monotonic() - drain_start, 1)
-        soak.phase = "stop"
-        for proc in soak.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-        for _ in soak.procs:
-            finals.append(queue.get(timeout=120))
-        for proc in soak.procs:
-            proc.join(30)
-        monitor.stop()
-        errors = [f["error"] for f in finals if "error" in f]
-        if errors:
-            raise RuntimeError(f"scorer failed: {errors}")
-        scored = sum(f["scored"] for f in finals)
-        keys, lat, at = read_results(bootstrap, client, topics["results_topic"], scored)
+        run = soak_run(soak, monitor, plan, tmp, report, group=f"{prefix}-scorer")
     finally:
-        soak.phase = "stop"
-        monitor.stop()
-        for proc in soak.procs:
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(10)
-        if own_state is None:
-            topics_admin.delete_topics(bootstrap, list(topics.values()))
-        else:
-            embedded.stop(state_file=own_state)
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    summary = summarise(args, soak, monitor, finals, drained, keys, lat, at, duration, speed)
-    summary["rss_ready_mb"] = rss_ready
-    report.update(summary)
+        cleanup(soak, monitor, broker, tmp)
+    report.update(
+        summarise(
+            args,
+            soak,
+            monitor,
+            run.finals,
+            run.drained,
+            run.keys,
+            run.lat,
+            run.at,
+            plan.duration,
+            plan.speed,
+        )
+    )
+    report["rss_ready_mb"] = run.rss_ready
     report["load_after"] = load()
-    report["intervals"] = intervals(monitor.samples, print_every, lat, at, t_wall0)
+    report["intervals"] = intervals(monitor.samples, plan.print_every, run.lat, run.at, run.t_wall0)
     report["samples"] = monitor.samples
-    report["scorer_final"] = finals
+    report["scorer_final"] = run.finals
     print_table(report)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"\nwritten {out}")
     if not args.no_record:
-        from inplay.reporting import reliability
-
-        path = reliability.record(
-            "soak",
-            figures=figures(report),
-            title=(
-                f"{args.minutes:g}-minute soak, {args.live} matches live at x{speed:g} "
-                f"({report['matches_started']} matches, {report['matches_ended']} ended): "
-                "lag and scorer memory must stay flat"
-            ),
-            broker=broker_kind,
-            client=client,
-            passed=report["passed"],
-            notes=notes(report),
-        )
-        print(f"recorded {path}")
+        record(args, report)
     return 0
 
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-import orjson
 import pandas as pd
 
 from inplay import config
@@ -273,16 +272,14 @@ def score_workers(n: int, argv: list[str]) -> int:
 def read_json_topic(
     topic: str, bootstrap: str | None = None, timeout: float = 30.0
 ) -> pd.DataFrame:
-    """Every JSON message of a topic as a DataFrame (with partition and offset)."""
+    """Every JSON object message of a topic as a DataFrame (with partition and offset)."""
     from inplay.kafka.io import read_topic
+    from inplay.live.messages import decode
 
     rows = []
     for record in read_topic(topic, bootstrap=bootstrap, timeout=timeout):
-        try:
-            body = orjson.loads(record.value)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(body, dict):
+        body = decode(record.value)
+        if body is not None:
             body["_partition"] = record.partition
             body["_offset"] = record.offset
             rows.append(body)
@@ -294,19 +291,25 @@ def read_results(
 ) -> pd.DataFrame:
     """Predictions from the results topic, one per (match_id, event_index), in match order.
 
-    Delivery is at-least-once, so a prediction may appear twice; the last copy is kept.
+    Delivery is at-least-once, so a prediction may appear twice; the last copy is kept. The
+    columns are those of :data:`inplay.live.messages.RESULT` (plus ``_partition``, ``_offset``).
     """
+    from inplay.live.messages import PREDICTION_KEY
+
     frame = read_json_topic(topic, bootstrap, timeout)
     if frame.empty:
         return frame
-    frame = frame.drop_duplicates(["match_id", "event_index"], keep="last")
+    frame = frame.drop_duplicates(list(PREDICTION_KEY), keep="last")
     return frame.sort_values(["match_id", "_partition", "_offset"]).reset_index(drop=True)
 
 
 def read_monitoring(
     bootstrap: str | None = None, topic: str = config.TOPIC_MONITORING, timeout: float = 30.0
 ) -> pd.DataFrame:
-    """Everything on the monitoring topic (statistics and quarantined messages)."""
+    """Everything on the monitoring topic: ``kind`` ``stats`` and ``quarantine`` messages.
+
+    Their fields: :data:`inplay.live.messages.STATS` and :data:`inplay.live.messages.QUARANTINE`.
+    """
     return read_json_topic(topic, bootstrap, timeout)
 
 

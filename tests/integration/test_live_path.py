@@ -13,6 +13,7 @@ from fixtures_statsbomb import make_event, make_match, write_open_data
 from inplay.data.statsbomb import StatsBombData, shared_data_dir
 from inplay.features import FEATURE_COLUMNS, iter_event_snapshots, minute_snapshots
 from inplay.kafka import io as kafka_io
+from inplay.live import messages
 from inplay.live.replay import replay
 from inplay.live.scorer import Scorer
 from inplay.models import make_model
@@ -85,8 +86,12 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> 
     producer.close()
 
 
-def decoded(records) -> list[dict]:
-    return [orjson.loads(r.value) for r in records]
+def decoded(records, kind: str | None = None) -> list[dict]:
+    """The messages, each checked against its kind's schema (monitoring: by its ``kind``)."""
+    bodies = [orjson.loads(r.value) for r in records]
+    for body in bodies:
+        messages.validate(kind or body.get("kind"), body)
+    return bodies
 
 
 POISON = [
@@ -172,7 +177,7 @@ def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_
     assert len(records) == result.scored
     by_match: dict[int, list[int]] = {}
     for record in records:
-        body = orjson.loads(record.value)
+        body = messages.validate("prediction_result", record.value)
         assert record.key == str(body["match_id"]).encode()
         assert body["p_home"] + body["p_draw"] + body["p_away"] == pytest.approx(1.0, abs=1e-5)
         assert body["model_version"] == scorer.model_version
@@ -185,6 +190,11 @@ def test_replay_score_quarantine_and_commit(kafka_bootstrap, fresh_topics, mini_
             )
         ]
         assert by_match[match.match_id] == expected
+
+    requests = decoded(
+        kafka_io.read_topic(topics["requests_topic"], kafka_bootstrap), "prediction_request"
+    )
+    assert len(requests) == result.scored  # each checked against the request schema
 
     # Offsets were committed: a new worker in the same group has nothing left to do.
     again = Scorer(simple_model, bootstrap=kafka_bootstrap, group_id=group, **topics).run(
@@ -258,7 +268,8 @@ def test_live_features_equal_offline_features(kafka_bootstrap, fresh_topics, sim
     assert stats.quarantined == 0
 
     live: dict[int, list[dict]] = {}
-    for body in decoded(kafka_io.read_topic(topics["requests_topic"], kafka_bootstrap, timeout=60)):
+    requests = kafka_io.read_topic(topics["requests_topic"], kafka_bootstrap, timeout=60)
+    for body in decoded(requests, "prediction_request"):
         live.setdefault(body["match_id"], []).append({c: body[c] for c in FEATURE_COLUMNS})
     assert sorted(live) == sorted(m.match_id for m in matches)
     for match in matches:

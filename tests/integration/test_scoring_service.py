@@ -19,7 +19,8 @@ from inplay.data.statsbomb import StatsBombData
 from inplay.features import minute_snapshots
 from inplay.kafka import io as kafka_io
 from inplay.kafka.clients import Record, make_producer_client
-from inplay.live import scorer as scoring
+from inplay.live import messages
+from inplay.live import state as match_store
 from inplay.live.replay import encode_event, matchday
 from inplay.live.scorer import Scorer
 from inplay.models import make_model
@@ -92,10 +93,14 @@ def start(scorer: Scorer) -> threading.Thread:
     return thread
 
 
-def by_key(bootstrap: str, topic: str) -> dict[tuple[int, int], list[dict]]:
+KIND_OF = {"results_topic": "prediction_result", "requests_topic": "prediction_request"}
+
+
+def by_key(bootstrap: str, topic: str, kind: str) -> dict[tuple[int, int], list[dict]]:
+    """Every message of a results or requests topic, checked against its schema, by key."""
     out: dict[tuple[int, int], list[dict]] = {}
     for record in kafka_io.read_topic(topic, bootstrap, timeout=60):
-        body = orjson.loads(record.value)
+        body = messages.validate(kind, record.value)
         body.pop("latency_ms", None), body.pop("processing_ms", None), body.pop("scored_at", None)
         out.setdefault((body["match_id"], body["event_index"]), []).append(body)
     return out
@@ -155,8 +160,8 @@ def test_rebalance_gives_the_same_predictions(kafka_bootstrap, fresh_topics, lea
     assert c.stats.consumed == 0 or c.stats.rebuilt > 0
     assert sum(w.stats.quarantined for w in workers) == 0
     for name in ("results_topic", "requests_topic"):
-        expected = by_key(kafka_bootstrap, ref[name])
-        got = by_key(kafka_bootstrap, topics[name])
+        expected = by_key(kafka_bootstrap, ref[name], KIND_OF[name])
+        got = by_key(kafka_bootstrap, topics[name], KIND_OF[name])
         assert set(got) == set(expected)
         for key, copies in got.items():
             # At-least-once: a prediction may come twice, but every copy is the same.
@@ -184,8 +189,13 @@ def records(match_id: int, events: list[dict], start_offset: int = 0) -> list[Re
     return out
 
 
-def results(messages) -> list[dict]:
-    return [orjson.loads(v) for t, _, v in messages if t == "results"]
+def results(out) -> list[dict]:
+    """The result messages of a process() output; every message is checked by its schema."""
+    kinds = {"results": "prediction_result", "req": "prediction_request"}
+    bodies = [(t, orjson.loads(v)) for t, _, v in out]
+    for topic, body in bodies:
+        messages.validate(kinds.get(topic) or body["kind"], body)
+    return [body for topic, body in bodies if topic == "results"]
 
 
 def scorer() -> Scorer:
@@ -216,7 +226,7 @@ def test_match_end_evicts_state_and_later_events_are_quarantined():
     assert s.stats.ended == 1 and s.states == {} and 1 in s.ended_matches
     assert len(results(out)) == 3  # no prediction for the marker
     after = s.process(records(1, [make_event(9, "Pass", "Home", minute=5)], start_offset=10))
-    quarantined = [orjson.loads(v) for t, _, v in after if t == "mon"]
+    quarantined = [messages.validate("quarantine", v) for t, _, v in after if t == "mon"]
     assert len(quarantined) == 1 and "already ended" in quarantined[0]["reason"]
     assert s.stats.consumed == (
         s.stats.scored + s.stats.ignored + s.stats.quarantined + s.stats.duplicates + s.stats.ended
@@ -225,7 +235,7 @@ def test_match_end_evicts_state_and_later_events_are_quarantined():
 
 def test_ended_matches_leave_nothing_behind_but_a_bounded_memory(monkeypatch):
     """A long-running worker does not grow per match: ended ids are capped, nothing else stays."""
-    monkeypatch.setattr(scoring, "ENDED_MEMORY", 5)
+    monkeypatch.setattr(match_store, "ENDED_MEMORY", 5)
     s = scorer()
     for match_id in range(1, 13):
         evs = [make_event(i, "Pass", "Home", minute=i) for i in range(1, 3)]
@@ -243,7 +253,7 @@ def test_ended_matches_leave_nothing_behind_but_a_bounded_memory(monkeypatch):
 def test_stats_message_has_interval_throughput_and_lag():
     s = scorer()
     s.process(records(1, [make_event(i, "Pass", "Home", minute=i) for i in range(1, 4)]))
-    body = orjson.loads(s.stats_message({"0": 4}))
+    body = messages.validate("stats", s.stats_message({"0": 4}))
     assert body["kind"] == "stats" and body["model_version"] == "fixed-1"
     assert body["consumed"] == 3 and body["lag"] == {"0": 4}
     assert body["interval_events_per_second"] > 0 and body["live_matches"] == 1
@@ -281,8 +291,8 @@ def test_transient_errors_are_told_from_real_ones():
     assert transient_error(DeliveryError("unacknowledged"))
     assert not transient_error(TopicAuthorizationFailedError("no"))
     assert not transient_error(ValueError("a bug"))
-    assert scoring._retry_rebuild(scoring.config.ConfigError("broker unreachable"))
-    assert not scoring._retry_rebuild(RuntimeError("rebuild did not reach the offsets"))
+    assert match_store.retry_rebuild(match_store.config.ConfigError("broker unreachable"))
+    assert not match_store.retry_rebuild(RuntimeError("rebuild did not reach the offsets"))
     confluent = pytest.importorskip("confluent_kafka")
     err = confluent.KafkaError
     assert transient_error(confluent.KafkaException(err(err._TRANSPORT)))
@@ -381,7 +391,8 @@ def test_cli_runs_several_workers_in_one_group(tmp_path, league, model):
         assert sum(consumed) == sent.messages
         results = kafka_io.read_topic("ml-pipeline-prediction-results", info.bootstrap)
         keys = {
-            (b["match_id"], b["event_index"]) for b in map(orjson.loads, (r.value for r in results))
+            (b["match_id"], b["event_index"])
+            for b in (messages.validate("prediction_result", r.value) for r in results)
         }
         assert len(keys) == sent.events  # synthetic matches: no shoot-out, nothing skipped
     finally:

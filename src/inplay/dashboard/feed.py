@@ -22,38 +22,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pandas as pd
 
 from inplay import config
+from inplay.live import messages
+from inplay.live.stats import keep_latest_stats
 
 __all__ = ["RESULT_FIELDS", "MonitoringSummary", "LiveFeed"]
 
 # The fields of a result message the dashboard keeps (the rest is dropped to save memory).
-RESULT_FIELDS: tuple[str, ...] = (
-    "match_id",
-    "event_index",
-    "event_type",
-    "minute",
-    "period",
-    "clock",
-    "elapsed_seconds",
-    "home_team",
-    "away_team",
-    "home_goals",
-    "away_goals",
-    "home_red_cards",
-    "away_red_cards",
-    "home_xg",
-    "away_xg",
-    "p_home",
-    "p_draw",
-    "p_away",
-    "model_version",
-    "latency_ms",
-    "scored_at",
-)
-_REQUIRED = ("match_id", "event_index", "p_home", "p_draw", "p_away")
+RESULT_FIELDS: tuple[str, ...] = tuple(f for f in messages.RESULT.names if f != "processing_ms")
+_REQUIRED = (*messages.PREDICTION_KEY, "p_home", "p_draw", "p_away")
 
 
 @dataclass
@@ -96,6 +75,207 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+class Predictions:
+    """Predictions one per ``(match_id, event_index)``, the last copy winning; not thread-safe.
+
+    Attributes:
+        received: Result messages taken in.
+        duplicates: Of those, repeats of a prediction already held.
+    """
+
+    def __init__(self) -> None:
+        # match -> event_index -> row; the latest row (by offset) per match.
+        self._rows: dict[int, dict[int, dict]] = {}
+        self._latest: dict[int, dict] = {}
+        self._order: list[int] = []
+        self.received = 0
+        self.duplicates = 0
+
+    def add(self, body: dict, offset: int, partition: int) -> str:
+        """Keep one result message; ``new``, ``duplicate`` or ``bad`` (ids not integers)."""
+        try:
+            match_id, index = int(body["match_id"]), int(body["event_index"])
+        except (TypeError, ValueError):
+            return "bad"
+        row = {k: body.get(k) for k in RESULT_FIELDS}
+        row["match_id"], row["event_index"] = match_id, index
+        row["_partition"], row["_offset"] = partition, offset
+        row["_received_at"] = time.time()
+        self.received += 1
+        rows = self._rows.get(match_id)
+        if rows is None:
+            rows = self._rows[match_id] = {}
+            self._order.append(match_id)
+        status = "duplicate" if index in rows else "new"
+        if status == "duplicate":
+            self.duplicates += 1
+        rows[index] = row
+        latest = self._latest.get(match_id)
+        if latest is None or (partition, offset) >= (latest["_partition"], latest["_offset"]):
+            self._latest[match_id] = row
+        return status
+
+    def match_ids(self) -> list[int]:
+        """Matches in the order their first prediction arrived."""
+        return list(self._order)
+
+    def latest_rows(self) -> list[dict]:
+        """Each match's latest prediction with ``n_predictions`` and ``updated_at``."""
+        rows = []
+        for match_id in self._order:
+            latest = dict(self._latest[match_id])
+            latest["n_predictions"] = len(self._rows[match_id])
+            latest["updated_at"] = latest.pop("_received_at")
+            rows.append(latest)
+        return rows
+
+    def rows(self, match_id: int) -> list[dict]:
+        """Every prediction of one match."""
+        return list(self._rows.get(match_id, {}).values())
+
+
+class Monitoring:
+    """The latest statistics of each worker (and the one before) and recent quarantines.
+
+    Not thread-safe. Args:
+        keep_quarantine: How many quarantined messages to keep.
+    """
+
+    def __init__(self, keep_quarantine: int = 100) -> None:
+        self.stats: dict[str, dict] = {}
+        self.previous_stats: dict[str, dict] = {}
+        self.quarantine: deque[dict] = deque(maxlen=keep_quarantine)
+        self.quarantine_seen = 0
+
+    def add_stats(self, body: dict) -> str:
+        """Keep a statistics message (unless older than the worker's latest)."""
+        replaced = keep_latest_stats(self.stats, body)
+        if replaced is not None:
+            self.previous_stats[str(body.get("worker", "?"))] = replaced
+        return "stats"
+
+    def add_quarantine(self, body: dict) -> str:
+        """Keep a quarantined message, its value cut to 120 characters."""
+        self.quarantine_seen += 1
+        value = str(body.get("value", ""))
+        self.quarantine.appendleft(
+            {
+                "at": body.get("quarantined_at"),
+                "reason": body.get("reason"),
+                "topic": body.get("topic"),
+                "partition": body.get("partition"),
+                "offset": body.get("offset"),
+                "key": body.get("key"),
+                "value": value if len(value) <= 120 else value[:117] + "...",
+            }
+        )
+        return "quarantine"
+
+    def summary(self, now: float) -> MonitoringSummary:
+        """The scorer's health from the latest statistics of each worker."""
+        summary = MonitoringSummary(
+            workers=len(self.stats),
+            quarantine=list(self.quarantine),
+            quarantine_seen=self.quarantine_seen,
+        )
+        rates, busy, p50s, p99s, ats = [], [], [], [], []
+        for worker, body in self.stats.items():
+            _add_totals(summary, body)
+            latency = body.get("latency_ms") or {}
+            if isinstance(latency, dict):
+                p50s.append(_number(latency.get("p50")))
+                p99s.append(_number(latency.get("p99")))
+            busy.append(_number(body.get("events_per_second")))
+            ats.append(_number(body.get("at")))
+            rates.append(_rate(self.previous_stats.get(worker), body))
+        summary.events_per_second = _total(rates)
+        summary.busy_events_per_second = _total(busy)
+        summary.latency_p50_ms = _worst(p50s)
+        summary.latency_p99_ms = _worst(p99s)
+        newest = _worst(ats)
+        summary.stats_age_s = now - newest if newest is not None else None
+        return summary
+
+
+def _add_totals(summary: MonitoringSummary, body: dict) -> None:
+    """Add one worker's counts, lag and model version to the summary."""
+    for name in ("consumed", "scored", "quarantined", "duplicates", "late"):
+        value = _number(body.get(name))
+        setattr(summary, name, getattr(summary, name) + int(value or 0))
+    lag = body.get("lag") or {}
+    if isinstance(lag, dict):
+        summary.lag += int(sum(v for v in lag.values() if _number(v) is not None))
+    version = body.get("model_version")
+    if version and version not in summary.model_versions:
+        summary.model_versions.append(str(version))
+
+
+def _rate(before: dict | None, body: dict) -> float | None:
+    """Events consumed per second between two statistics messages of one worker."""
+    if before is None:
+        return None
+    dt = (_number(body.get("at")) or 0.0) - (_number(before.get("at")) or 0.0)
+    dc = (_number(body.get("consumed")) or 0.0) - (_number(before.get("consumed")) or 0.0)
+    return max(0.0, dc / dt) if dt > 0 else None
+
+
+def _total(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _worst(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+class _Assignment:
+    """Every partition of the feed's topics, assigned to its consumer as they appear.
+
+    Args:
+        topics: The topics to read.
+        start: ``earliest`` or ``latest``: where a new partition is read from.
+    """
+
+    def __init__(self, topics: list[str], start: str) -> None:
+        self.topics = topics
+        self.start = start
+        self.missing: list[str] = list(topics)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the assignment (a new consumer)."""
+        self.assigned: set = set()
+        self.checked = 0.0
+
+    def refresh(self, consumer) -> bool:
+        """Assign new partitions; returns whether any partition is assigned.
+
+        The topics are looked up every 30 s, every second while one is missing.
+        """
+        from kafka import TopicPartition
+
+        now = time.monotonic()
+        if now - self.checked < (1.0 if self.missing else 30.0):
+            return bool(self.assigned)
+        self.checked = now
+        consumer.topics()  # refreshes the metadata
+        found, missing = set(), []
+        for topic in self.topics:
+            parts = consumer.partitions_for_topic(topic)
+            if not parts:
+                missing.append(topic)
+            found.update(TopicPartition(topic, p) for p in parts or ())
+        self.missing = missing
+        new = found - self.assigned
+        if new:
+            self.assigned |= new
+            consumer.assign(sorted(self.assigned, key=lambda tp: (tp.topic, tp.partition)))
+            seek = consumer.seek_to_beginning if self.start == "earliest" else consumer.seek_to_end
+            seek(*new)
+        return bool(self.assigned)
 
 
 class LiveFeed:
@@ -142,26 +322,35 @@ class LiveFeed:
         self.retry_seconds = retry_seconds
         self._lock = threading.RLock()
         self._consumer = None
-        self._assigned: set = set()
-        self._topics_checked = 0.0
+        self._topics = _Assignment([results_topic, monitoring_topic], start)
         self._next_connect = 0.0
         self.connected_to: str | None = None
         self.error: str | None = None
-        self.missing_topics: list[str] = [results_topic, monitoring_topic]
-        # Predictions: match -> event_index -> row; the latest row (by offset) per match.
-        self._rows: dict[int, dict[int, dict]] = {}
-        self._latest: dict[int, dict] = {}
-        self._order: list[int] = []
-        self.received = 0
-        self.duplicates = 0
+        self.predictions = Predictions()
+        self.monitor = Monitoring(keep_quarantine)
         self.ignored = 0
         self.bad_messages = 0
         self.last_message_at: float | None = None
-        # Monitoring: worker -> latest stats (and the one before, for a recent rate).
-        self._stats: dict[str, dict] = {}
-        self._previous_stats: dict[str, dict] = {}
-        self._quarantine: deque[dict] = deque(maxlen=keep_quarantine)
-        self.quarantine_seen = 0
+
+    @property
+    def missing_topics(self) -> list[str]:
+        """The topics not found on the broker at the latest check."""
+        return self._topics.missing
+
+    @property
+    def received(self) -> int:
+        """Result messages taken in."""
+        return self.predictions.received
+
+    @property
+    def duplicates(self) -> int:
+        """Result messages that repeated a prediction already held."""
+        return self.predictions.duplicates
+
+    @property
+    def quarantine_seen(self) -> int:
+        """Quarantine messages read from the topic."""
+        return self.monitor.quarantine_seen
 
     # -- ingesting (pure: no Kafka) -----------------------------------------------------------
     def ingest(self, topic: str, value: bytes | None, offset: int = 0, partition: int = 0) -> str:
@@ -179,84 +368,32 @@ class LiveFeed:
         """
         with self._lock:
             self.last_message_at = time.time()
-            try:
-                body = orjson.loads(value) if value is not None else None
-            except orjson.JSONDecodeError:
-                body = None
-            if not isinstance(body, dict):
+            body = messages.decode(value)
+            if body is None:
                 self.bad_messages += 1
                 return "bad"
-            if topic == self.results_topic and all(k in body for k in _REQUIRED):
-                return self._ingest_result(body, offset, partition)
-            kind = body.get("kind")
-            if kind == "stats":
-                return self._ingest_stats(body)
-            if kind == "quarantine":
-                return self._ingest_quarantine(body)
-            self.ignored += 1
+            status = self._ingest(topic, body, offset, partition)
+            if status == "bad":
+                self.bad_messages += 1
+            elif status == "ignored":
+                self.ignored += 1
+            return status
+
+    def _ingest(self, topic: str, body: dict, offset: int, partition: int) -> str:
+        kind = body.get("kind")
+        if topic == self.results_topic and all(k in body for k in _REQUIRED):
+            at, add = body.get("scored_at"), lambda: self.predictions.add(body, offset, partition)
+        elif kind == "stats":
+            at, add = body.get("at"), lambda: self.monitor.add_stats(body)
+        elif kind == "quarantine":
+            at, add = body.get("quarantined_at"), lambda: self.monitor.add_quarantine(body)
+        else:
             return "ignored"
+        return "old" if self._old(at) else add()
 
     def _old(self, at: Any) -> bool:
         at = _number(at)
         return self.since is not None and at is not None and at < self.since
-
-    def _ingest_result(self, body: dict, offset: int, partition: int) -> str:
-        if self._old(body.get("scored_at")):
-            return "old"
-        try:
-            match_id, index = int(body["match_id"]), int(body["event_index"])
-        except (TypeError, ValueError):
-            self.bad_messages += 1
-            return "bad"
-        row = {k: body.get(k) for k in RESULT_FIELDS}
-        row["match_id"], row["event_index"] = match_id, index
-        row["_partition"], row["_offset"] = partition, offset
-        row["_received_at"] = time.time()
-        self.received += 1
-        rows = self._rows.get(match_id)
-        if rows is None:
-            rows = self._rows[match_id] = {}
-            self._order.append(match_id)
-        status = "duplicate" if index in rows else "new"
-        if status == "duplicate":
-            self.duplicates += 1
-        rows[index] = row
-        latest = self._latest.get(match_id)
-        if latest is None or (partition, offset) >= (latest["_partition"], latest["_offset"]):
-            self._latest[match_id] = row
-        return status
-
-    def _ingest_stats(self, body: dict) -> str:
-        if self._old(body.get("at")):
-            return "old"
-        worker = str(body.get("worker", "?"))
-        previous = self._stats.get(worker)
-        if previous is not None and (_number(body.get("at")) or 0) < (
-            _number(previous.get("at")) or 0
-        ):
-            return "stats"  # an older message read after a newer one
-        if previous is not None:
-            self._previous_stats[worker] = previous
-        self._stats[worker] = body
-        return "stats"
-
-    def _ingest_quarantine(self, body: dict) -> str:
-        if self._old(body.get("quarantined_at")):
-            return "old"
-        self.quarantine_seen += 1
-        value = str(body.get("value", ""))
-        self._quarantine.appendleft(
-            {
-                "at": body.get("quarantined_at"),
-                "reason": body.get("reason"),
-                "topic": body.get("topic"),
-                "partition": body.get("partition"),
-                "offset": body.get("offset"),
-                "key": body.get("key"),
-                "value": value if len(value) <= 120 else value[:117] + "...",
-            }
-        )
-        return "quarantine"
 
     # -- Kafka --------------------------------------------------------------------------------
     def _connect(self) -> bool:
@@ -291,35 +428,6 @@ class LiveFeed:
         self.error = None
         return True
 
-    def _assign_new_partitions(self) -> None:
-        from kafka import TopicPartition
-
-        now = time.monotonic()
-        if not self.missing_topics and now - self._topics_checked < 30.0:
-            return
-        if self.missing_topics and now - self._topics_checked < 1.0:
-            return
-        self._topics_checked = now
-        consumer = self._consumer
-        consumer.topics()  # refreshes the metadata
-        found, missing = set(), []
-        for topic in (self.results_topic, self.monitoring_topic):
-            parts = consumer.partitions_for_topic(topic)
-            if not parts:
-                missing.append(topic)
-                continue
-            found.update(TopicPartition(topic, p) for p in parts)
-        self.missing_topics = missing
-        new = found - self._assigned
-        if not new:
-            return
-        self._assigned |= new
-        consumer.assign(sorted(self._assigned, key=lambda tp: (tp.topic, tp.partition)))
-        if self.start == "earliest":
-            consumer.seek_to_beginning(*new)
-        else:
-            consumer.seek_to_end(*new)
-
     def poll(self, budget: float = 1.0) -> int:
         """Read what arrived since the last poll, for at most ``budget`` seconds.
 
@@ -335,8 +443,7 @@ class LiveFeed:
             read = 0
             deadline = time.monotonic() + budget
             try:
-                self._assign_new_partitions()
-                if not self._assigned:
+                if not self._topics.refresh(self._consumer):
                     return 0
                 while True:
                     remaining = deadline - time.monotonic()
@@ -376,8 +483,7 @@ class LiveFeed:
             except Exception:  # noqa: BLE001, S110 - closing a broken consumer
                 pass
         self._consumer = None
-        self._assigned = set()
-        self._topics_checked = 0.0
+        self._topics.reset()
 
     def close(self) -> None:
         """Close the consumer (the tables stay)."""
@@ -388,7 +494,7 @@ class LiveFeed:
     def match_ids(self) -> list[int]:
         """Matches in the order their first prediction arrived."""
         with self._lock:
-            return list(self._order)
+            return self.predictions.match_ids()
 
     def matches(self) -> pd.DataFrame:
         """One row per match: its latest prediction, plus ``n_predictions``.
@@ -397,12 +503,7 @@ class LiveFeed:
         dashboard received the latest prediction); empty frame when nothing arrived.
         """
         with self._lock:
-            rows = []
-            for match_id in self._order:
-                latest = dict(self._latest[match_id])
-                latest["n_predictions"] = len(self._rows[match_id])
-                latest["updated_at"] = latest.pop("_received_at")
-                rows.append(latest)
+            rows = self.predictions.latest_rows()
         columns = [*RESULT_FIELDS, "n_predictions", "updated_at"]
         frame = pd.DataFrame(rows, columns=[*columns, "_partition", "_offset"])
         return frame[columns]
@@ -410,7 +511,7 @@ class LiveFeed:
     def match_results(self, match_id: int) -> pd.DataFrame:
         """Every prediction of one match (one per event), in the order they were published."""
         with self._lock:
-            rows = list(self._rows.get(match_id, {}).values())
+            rows = self.predictions.rows(match_id)
         frame = pd.DataFrame(rows, columns=[*RESULT_FIELDS, "_partition", "_offset"])
         if frame.empty:
             return frame
@@ -420,45 +521,4 @@ class LiveFeed:
         """The scorer's health from the latest statistics of each worker."""
         now = time.time() if now is None else now
         with self._lock:
-            stats = list(self._stats.items())
-            previous = dict(self._previous_stats)
-            summary = MonitoringSummary(
-                quarantine=list(self._quarantine), quarantine_seen=self.quarantine_seen
-            )
-        summary.workers = len(stats)
-        rates, busy, p50s, p99s, ats = [], [], [], [], []
-        for worker, body in stats:
-            for name in ("consumed", "scored", "quarantined", "duplicates", "late"):
-                value = _number(body.get(name))
-                setattr(summary, name, getattr(summary, name) + int(value or 0))
-            lag = body.get("lag") or {}
-            if isinstance(lag, dict):
-                summary.lag += int(sum(v for v in lag.values() if _number(v) is not None))
-            latency = body.get("latency_ms") or {}
-            if isinstance(latency, dict):
-                p50s.append(_number(latency.get("p50")))
-                p99s.append(_number(latency.get("p99")))
-            busy.append(_number(body.get("events_per_second")))
-            at = _number(body.get("at"))
-            if at is not None:
-                ats.append(at)
-            before = previous.get(worker)
-            if before is not None:
-                dt = (at or 0.0) - (_number(before.get("at")) or 0.0)
-                dc = (_number(body.get("consumed")) or 0.0) - (
-                    _number(before.get("consumed")) or 0.0
-                )
-                if dt > 0:
-                    rates.append(max(0.0, dc / dt))
-            version = body.get("model_version")
-            if version and version not in summary.model_versions:
-                summary.model_versions.append(str(version))
-        summary.events_per_second = sum(rates) if rates else None
-        busy = [b for b in busy if b is not None]
-        summary.busy_events_per_second = sum(busy) if busy else None
-        p50s = [p for p in p50s if p is not None]
-        p99s = [p for p in p99s if p is not None]
-        summary.latency_p50_ms = max(p50s) if p50s else None
-        summary.latency_p99_ms = max(p99s) if p99s else None
-        summary.stats_age_s = now - max(ats) if ats else None
-        return summary
+            return self.monitor.summary(now)

@@ -1,7 +1,7 @@
 """``inplay monitor``: a live table of the scoring workers, from ``ml-pipeline-monitoring``.
 
 Every worker publishes a ``kind: "stats"`` message every few seconds (see
-:mod:`inplay.live.scorer`); quarantined messages are ``kind: "quarantine"``. The monitor reads the
+:mod:`inplay.live.messages`); quarantined messages are ``kind: "quarantine"``. The monitor reads the
 topic without joining a group (so any number of monitors can watch) and keeps the latest
 statistics per worker.
 """
@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import orjson
 import pandas as pd
 
 from inplay import config
+from inplay.live.messages import decode
+from inplay.live.stats import keep_latest_stats
 
 __all__ = ["MonitorState", "follow", "stats_table", "run_monitor"]
 
@@ -34,8 +35,8 @@ class MonitorState:
         """Take one monitoring message into account."""
         self.messages += 1
         kind = body.get("kind")
-        if kind == "stats" and isinstance(body.get("worker"), str):
-            self.workers[body["worker"]] = body
+        if kind == "stats":
+            keep_latest_stats(self.workers, body)
         elif kind == "quarantine":
             self.quarantined += 1
             reason = str(body.get("reason", "?")).split(":")[0]
@@ -71,13 +72,7 @@ def follow(
             batch = consumer.poll(timeout_ms=int(poll_seconds * 1000))
             out = []
             for records in batch.values():
-                for record in records:
-                    try:
-                        body = orjson.loads(record.value)
-                    except orjson.JSONDecodeError:
-                        continue
-                    if isinstance(body, dict):
-                        out.append(body)
+                out += [body for r in records if (body := decode(r.value)) is not None]
             yield out
     finally:
         consumer.close()

@@ -194,34 +194,14 @@ def replay(
         raise config.ConfigError(f"--speed must be >= 0 (0 = as fast as possible), got {speed}")
     loaded = [(m, data.events(m.match_id)) for m in matches]
     total = sum(len(ev) for _, ev in loaded)
-    if max_events is not None:
-        total = min(total, max_events)
+    total = total if max_events is None else min(total, max_events)
     own = producer is None
     producer = producer or make_producer_client(bootstrap, client)
-    sent = markers = 0
-    start = time.perf_counter()
+    pace = _Pace(time.perf_counter(), speed, delay, max_events)
     bar = tqdm(total=total, desc="replay", unit="ev", disable=not config.show_progress(progress))
     try:
-        for t, match, event in matchday(loaded, stagger, break_seconds, end_markers):
-            if max_events is not None and sent >= max_events:
-                break
-            if delay is not None and delay > 0:
-                if sent:
-                    time.sleep(delay)
-            elif speed > 0:
-                wait = start + t / speed - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-            key, value = encode_event(event, match)
-            producer.send(topic, key=key, value=value)
-            if event.get("inplay_synthetic"):
-                markers += 1
-                continue
-            sent += 1
-            if sent % 1000 == 0:
-                bar.update(1000)
-        producer.flush()
-        bar.update(sent - bar.n)
+        schedule = matchday(loaded, stagger, break_seconds, end_markers)
+        sent, markers = _send(producer, topic, schedule, pace, bar)
     finally:
         bar.close()
         if own:
@@ -229,7 +209,47 @@ def replay(
     return ReplayStats(
         events=sent,
         matches=len({m.match_id for m, _ in loaded}),
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - pace.start,
         topic=topic,
         markers=markers,
     )
+
+
+@dataclass
+class _Pace:
+    """When to send: ``delay`` seconds apart, or at ``speed`` x the match clock, or at once."""
+
+    start: float
+    speed: float
+    delay: float | None
+    max_events: int | None = None  # then stop
+
+    def wait(self, t: float, sent: int) -> None:
+        """Sleep until the event at matchday second ``t`` is due (``sent`` events so far)."""
+        if self.delay is not None and self.delay > 0:
+            if sent:
+                time.sleep(self.delay)
+        elif self.speed > 0:
+            wait = self.start + t / self.speed - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+
+
+def _send(producer, topic: str, schedule, pace: _Pace, bar) -> tuple[int, int]:
+    """Send the schedule's events and end markers; returns (events, markers) sent."""
+    sent = markers = 0
+    for t, match, event in schedule:
+        if pace.max_events is not None and sent >= pace.max_events:
+            break
+        pace.wait(t, sent)
+        key, value = encode_event(event, match)
+        producer.send(topic, key=key, value=value)
+        if event.get("inplay_synthetic"):
+            markers += 1
+            continue
+        sent += 1
+        if sent % 1000 == 0:
+            bar.update(1000)
+    producer.flush()
+    bar.update(sent - bar.n)
+    return sent, markers

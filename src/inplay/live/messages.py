@@ -1,0 +1,401 @@
+"""The four message kinds of the live path: their fields, their types and their JSON Schemas.
+
+* ``prediction_request`` on ``ml-pipeline-prediction-requests``: the state the prediction was
+  made from (the 11 fields of the replaced system, :data:`inplay.config.PREDICTION_REQUEST_FIELDS`,
+  plus ids and extras: :data:`inplay.features.FEATURE_COLUMNS`) and the team names;
+* ``prediction_result`` on ``ml-pipeline-prediction-results``: home/draw/away probabilities of
+  one ``(match_id, event_index)`` with the scoreboard they were made at;
+* ``stats`` (``kind: "stats"``) on ``ml-pipeline-monitoring``: a worker's statistics;
+* ``quarantine`` (``kind: "quarantine"``) on ``ml-pipeline-monitoring``: a message the scorer
+  could not use, with its reason and original bytes.
+
+This module is the one definition of each: the scorer builds its messages with the functions
+below, the readers (dashboard feed, monitor, pipeline, benchmarks) decode them with
+:func:`decode`, and ``docs/schemas/<kind>.schema.json`` is generated from :data:`KINDS`::
+
+    python -m inplay.live.messages --write docs/schemas
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from inplay import config
+from inplay.features import FEATURE_COLUMNS
+
+__all__ = [
+    "Field",
+    "Kind",
+    "KINDS",
+    "REQUEST",
+    "RESULT",
+    "STATS",
+    "QUARANTINE",
+    "PREDICTION_KEY",
+    "decode",
+    "schema",
+    "write_schemas",
+    "validate",
+    "request_message",
+    "result_message",
+    "rounded_probabilities",
+    "latency_since",
+    "quarantine_message",
+]
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+#: A prediction is identified by these fields (delivery is at-least-once: drop repeats by them).
+PREDICTION_KEY: tuple[str, str] = ("match_id", "event_index")
+
+_PERCENTILES = {
+    "type": "object",
+    "properties": {q: {"type": ["number", "null"]} for q in ("p50", "p95", "p99")},
+    "required": ["p50", "p95", "p99"],
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a message kind.
+
+    Attributes:
+        name: The JSON key.
+        type: The JSON Schema type (``integer``, ``number``, ``string``, ``boolean``, ``object``,
+            ``array``).
+        nullable: Whether ``null`` is allowed too.
+        extra: More JSON Schema keywords for the field (``const``, ``properties``, ...).
+    """
+
+    name: str
+    type: str
+    nullable: bool = False
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of this field's value."""
+        out: dict[str, Any] = {"type": [self.type, "null"] if self.nullable else self.type}
+        out.update(dict(self.extra))
+        return out
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A message kind: its name, topic, description and fields (all required)."""
+
+    name: str
+    topic: str
+    description: str
+    fields: tuple[Field, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The field names, in message order."""
+        return tuple(f.name for f in self.fields)
+
+
+def _f(name: str, type_: str, nullable: bool = False, **extra: Any) -> Field:
+    return Field(name, type_, nullable, tuple(extra.items()))
+
+
+_FEATURE_TYPES = {
+    "clock": "number",
+    "elapsed_seconds": "number",
+    "home_possession": "number",
+    "away_possession": "number",
+    "home_xg": "number",
+    "away_xg": "number",
+    "home_np_xg": "number",
+    "away_np_xg": "number",
+}
+
+REQUEST = Kind(
+    "prediction_request",
+    config.TOPIC_REQUESTS,
+    "The match state a prediction was made from: the 11 fields of the replaced system plus "
+    "ids, extras and the team names.",
+    (
+        *(_f(c, _FEATURE_TYPES.get(c, "integer")) for c in FEATURE_COLUMNS),
+        _f("home_team", "string"),
+        _f("away_team", "string"),
+    ),
+)
+
+RESULT = Kind(
+    "prediction_result",
+    config.TOPIC_RESULTS,
+    "Home/draw/away probabilities of one (match_id, event_index), rounded to 6 decimals with "
+    "p_away taking the remainder (the three sum to 1).",
+    (
+        _f("match_id", "integer"),
+        _f("event_index", "integer"),
+        _f("event_type", "string", nullable=True),
+        _f("minute", "integer"),
+        _f("period", "integer"),
+        _f("clock", "number"),
+        _f("elapsed_seconds", "number"),
+        _f("home_team", "string"),
+        _f("away_team", "string"),
+        _f("home_goals", "integer"),
+        _f("away_goals", "integer"),
+        _f("home_red_cards", "integer"),
+        _f("away_red_cards", "integer"),
+        _f("home_xg", "number"),
+        _f("away_xg", "number"),
+        _f("p_home", "number", minimum=0, maximum=1),
+        _f("p_draw", "number", minimum=0, maximum=1),
+        _f("p_away", "number", minimum=0, maximum=1),
+        _f("model_version", "string"),
+        _f("latency_ms", "number", nullable=True),
+        _f("processing_ms", "number"),
+        _f("scored_at", "number"),
+    ),
+)
+
+STATS = Kind(
+    "stats",
+    config.TOPIC_MONITORING,
+    "A scoring worker's statistics, cumulative since it started and over the last interval.",
+    (
+        _f("kind", "string", const="stats"),
+        _f("worker", "string"),
+        _f("model_version", "string"),
+        *(
+            _f(n, "integer")
+            for n in (
+                "consumed",
+                "scored",
+                "duplicates",
+                "late",
+                "ignored",
+                "ended",
+                "quarantined",
+                "rebuilt",
+                "rebalances",
+                "commit_failures",
+                "publish_retries",
+            )
+        ),
+        _f("reasons", "object", additionalProperties={"type": "integer"}),
+        _f("matches", "integer"),
+        _f("seconds", "number"),
+        _f("active_seconds", "number"),
+        _f("events_per_second", "number", nullable=True),
+        _f("latency_ms", "object", **_PERCENTILES),
+        _f("processing_ms", "object", **_PERCENTILES),
+        _f("interval_seconds", "number"),
+        _f("interval_events_per_second", "number"),
+        _f("lag", "object", additionalProperties={"type": "integer"}),
+        _f("live_matches", "integer"),
+        _f("partitions", "array", items={"type": "integer"}),
+        _f("client", "string"),
+        _f("at", "number"),
+    ),
+)
+
+QUARANTINE = Kind(
+    "quarantine",
+    config.TOPIC_MONITORING,
+    "A message the scorer could not use: why, where it was, and its original bytes.",
+    (
+        _f("kind", "string", const="quarantine"),
+        _f("reason", "string"),
+        _f("topic", "string"),
+        _f("partition", "integer"),
+        _f("offset", "integer"),
+        _f("key", "string", nullable=True),
+        _f("value", "string"),
+        _f("value_base64", "string"),
+        _f("worker", "string"),
+        _f("quarantined_at", "number"),
+    ),
+)
+
+#: Every message kind by name.
+KINDS: dict[str, Kind] = {k.name: k for k in (REQUEST, RESULT, STATS, QUARANTINE)}
+
+
+# -- reading ---------------------------------------------------------------------------------
+def decode(value: bytes | None) -> dict | None:
+    """A message's JSON object, or None when the value is not JSON or not an object."""
+    if value is None:
+        return None
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+# -- schemas ---------------------------------------------------------------------------------
+def schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a message kind; every field is required.
+
+    Raises:
+        KeyError: no such kind.
+    """
+    k = KINDS[kind]
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": k.name,
+        "description": f"{k.description} Topic: {k.topic}.",
+        "type": "object",
+        "properties": {f.name: f.schema() for f in k.fields},
+        "required": list(k.names),
+    }
+
+
+def schema_text(kind: str) -> str:
+    """The schema as it is written to ``docs/schemas/<kind>.schema.json``."""
+    return json.dumps(schema(kind), indent=2) + "\n"
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write ``<kind>.schema.json`` for every kind into ``directory``; returns the paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for kind in KINDS:
+        path = directory / f"{kind}.schema.json"
+        path.write_text(schema_text(kind))
+        paths.append(path)
+    return paths
+
+
+@cache
+def _validator(kind: str):
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema(kind))
+    return cls(schema(kind))
+
+
+def validate(kind: str, message: Mapping[str, Any] | bytes) -> dict:
+    """Check a message (decoded or its bytes) against its kind's schema; returns it decoded.
+
+    Raises:
+        jsonschema.ValidationError: the message does not fit the schema (or is not JSON).
+        KeyError: no such kind.
+    """
+    import jsonschema
+
+    body = decode(message) if isinstance(message, bytes | bytearray) else dict(message)
+    if body is None:
+        raise jsonschema.ValidationError(f"{kind} message is not a JSON object")
+    _validator(kind).validate(body)
+    return body
+
+
+# -- building (the scorer) -------------------------------------------------------------------
+def request_message(features: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
+    """The prediction request: the features the model saw and the event's team names."""
+    request = dict(features)
+    request["home_team"] = event["home_team"]
+    request["away_team"] = event["away_team"]
+    return request
+
+
+_FROM_FEATURES = (
+    "match_id",
+    "event_index",
+    "period",
+    "clock",
+    "elapsed_seconds",
+    "home_goals",
+    "away_goals",
+    "home_red_cards",
+    "away_red_cards",
+    "home_xg",
+    "away_xg",
+)
+
+
+def rounded_probabilities(row) -> tuple[float, float, float]:
+    """Home, draw, away rounded to 6 decimals, ``p_away`` taking the remainder (sum 1)."""
+    p_home, p_draw = round(float(row[0]), 6), round(float(row[1]), 6)
+    return p_home, p_draw, max(0.0, round(1.0 - p_home - p_draw, 6))
+
+
+def latency_since(sent_at: Any, now: float) -> float | None:
+    """Milliseconds from ``sent_at`` to ``now``, rounded to 3 decimals.
+
+    None unless ``sent_at`` is a plausible send time: a positive finite number at most a
+    minute ahead of this clock.
+    """
+    if not isinstance(sent_at, int | float) or isinstance(sent_at, bool) or sent_at <= 0:
+        return None
+    since_sent = (now - sent_at) * 1000.0
+    if math.isfinite(since_sent) and since_sent > -60_000.0:  # clock skew allowance
+        return round(since_sent, 3)
+    return None
+
+
+def result_message(
+    features: Mapping[str, Any],
+    event: Mapping[str, Any],
+    probabilities: tuple[float, float, float],
+    *,
+    model_version: str,
+    latency_ms: float | None,
+    processing_ms: float,
+    scored_at: float,
+) -> dict[str, Any]:
+    """The prediction result (fields in :data:`RESULT` order)."""
+    p_home, p_draw, p_away = probabilities
+    values = {name: features[name] for name in _FROM_FEATURES}
+    values.update(
+        event_type=(event.get("type") or {}).get("name"),
+        minute=features["current_minute"],
+        home_team=event["home_team"],
+        away_team=event["away_team"],
+        p_home=p_home,
+        p_draw=p_draw,
+        p_away=p_away,
+        model_version=model_version,
+        latency_ms=latency_ms,
+        processing_ms=processing_ms,
+        scored_at=scored_at,
+    )
+    return {name: values[name] for name in RESULT.names}
+
+
+def quarantine_message(record, reason: str, worker: str, at: float) -> dict[str, Any]:
+    """The quarantine message of a consumer record that could not be used."""
+    raw = bytes(record.value) if isinstance(record.value, bytes | bytearray) else b""
+    return {
+        "kind": "quarantine",
+        "reason": reason,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "key": record.key.decode("utf-8", "replace") if record.key else None,
+        "value": raw.decode("utf-8", "replace"),
+        "value_base64": base64.b64encode(raw).decode("ascii"),
+        "worker": worker,
+        "quarantined_at": at,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m inplay.live.messages --write DIR``: write the JSON Schemas."""
+    parser = argparse.ArgumentParser(description="Write the live path's message JSON Schemas.")
+    parser.add_argument("--write", metavar="DIR", required=True, help="e.g. docs/schemas")
+    args = parser.parse_args(argv)
+    for path in write_schemas(Path(args.write)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
