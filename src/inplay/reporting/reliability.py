@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -92,13 +93,14 @@ def record(
         "machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
     }
     path = out / f"{scenario}--{body['client']}.json"
-    path.write_text(json.dumps(body, indent=2, default=str) + "\n")
+    # Written whole, then renamed: CI runs stages side by side that may record the same file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(body, indent=2, default=str) + "\n")
+    partial.replace(path)
     return path
 
 
 def _cpus() -> int:
-    import os
-
     return os.cpu_count() or 1
 
 
