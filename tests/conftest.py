@@ -15,6 +15,19 @@ from inplay.brokers import embedded as broker
 # ---------------------------------------------------------------------------------------------
 # Kafka
 
+BROKER_FIXTURES = frozenset({"kafka_bootstrap", "fresh_topics"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a broker fixture is a ``kafka`` test, marked or not.
+
+    CI runs ``-m 'not kafka'`` once and ``-m kafka`` on both brokers and with both clients, so
+    a broker test without the marker would silently run on one broker only.
+    """
+    for item in items:
+        if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kafka)
+
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
