@@ -125,13 +125,13 @@ def build_dataset(
 
 
 def fit_models(
-    names: Iterable[str] = ("climatology", "scoreboard", "state_mnlogit", "goal_rate"),
+    names: Iterable[str] | None = None,
     snapshots_dir: Path | None = None,
     models_dir: Path | None = None,
     n_splits: int = 5,
     seed: int = 0,
 ):
-    """Evaluate ``names`` by grouped cross-validation, fit each on all data and save it.
+    """Evaluate ``names`` (None: ``DEFAULT_MODELS``) by grouped CV, fit each on all data, save it.
 
     The snapshots get their pre-match priors (team names, dates, Elo, closing odds) from the
     StatsBomb match lists when ``INPLAY_DATA_DIR`` lists their matches
@@ -144,9 +144,9 @@ def fit_models(
     """
     from inplay.data.dataset import INFO_FILE, load_snapshots
     from inplay.evaluation.evaluate import BASELINE, evaluate, with_priors
-    from inplay.models import MODELS, make_model, save_model
+    from inplay.models import DEFAULT_MODELS, MODELS, make_model, save_model
 
-    names = list(names)
+    names = list(names or DEFAULT_MODELS)
     snapshots = with_priors(load_snapshots("minute", snapshots_dir))
     result = evaluate(snapshots, names, n_splits=n_splits, seed=seed, priors=False)
     overall = result.overall.set_index("model")
