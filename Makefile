@@ -26,10 +26,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-env: $(STAMP) ## Create the environment (.venv with inplay and its tools) if missing
+env: $(STAMP) ## Create the environment (.venv with inplay and its tools) if missing; in a git clone, install the pre-commit hook
+	@pc=$$(command -v $(BIN)/pre-commit || command -v pre-commit || true); \
+	if [ -n "$$pc" ] && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		"$$pc" install >/dev/null 2>&1 && echo "pre-commit hook installed (.pre-commit-config.yaml)" \
+			|| echo "note: pre-commit hook not installed (git hooks not writable?); run $$pc install by hand"; \
+	fi; true
 
 demo: $(STAMP) ## Whole pipeline on the embedded broker: replay, features, models, live scoring, reports/*.html
 	@start=$$(date +%s); status=0; \
+	echo "make demo: StatsBomb data from $$($(BIN)/inplay data where)"; \
 	if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/inplay broker start || exit $$?; fi; \
 	$(BIN)/inplay reports $(DEMO_ARGS) || status=$$?; \
 	if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(BIN)/inplay broker stop; fi; \

@@ -37,6 +37,7 @@ __all__ = [
     "AppSettings",
     "free_port",
     "launch",
+    "streamlit_command",
     "wait_until_ready",
 ]
 
@@ -78,20 +79,10 @@ class AppSettings:
         Raises:
             config.ConfigError: a value is malformed; the message names the variable.
         """
-
-        def number(name: str, default: float | None) -> float | None:
-            raw = config.env_str(name)
-            if raw is None:
-                return default
-            try:
-                return float(raw)
-            except ValueError:
-                raise config.ConfigError(f"{name}={raw!r} is not a number.") from None
-
         start = (config.env_str(ENV_START, "earliest") or "earliest").lower()
         if start not in {"earliest", "latest"}:
             raise config.ConfigError(f"{ENV_START}={start!r} must be 'earliest' or 'latest'.")
-        refresh = number(ENV_REFRESH, 2.0) or 2.0
+        refresh = config.env_float(ENV_REFRESH, 2.0) or 2.0
         if refresh <= 0:
             raise config.ConfigError(f"{ENV_REFRESH}={refresh} must be > 0 seconds.")
         return cls(
@@ -99,7 +90,7 @@ class AppSettings:
             results_topic=config.env_str(ENV_RESULTS_TOPIC, config.TOPIC_RESULTS),
             monitoring_topic=config.env_str(ENV_MONITORING_TOPIC, config.TOPIC_MONITORING),
             refresh=refresh,
-            since=number(ENV_SINCE, None),
+            since=config.env_float(ENV_SINCE, None),
             start=start,
         )
 
@@ -123,6 +114,22 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def streamlit_command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
+    """The ``streamlit run`` command line of the app: headless, light theme, no watcher."""
+    options = {
+        "server.port": str(port),
+        "server.address": host,
+        "server.headless": "true",
+        "server.fileWatcherType": "none",
+        "browser.gatherUsageStats": "false",
+        "theme.base": "light",
+        "client.toolbarMode": "viewer",
+        "client.showErrorDetails": "none",
+    }
+    flags = [part for name, value in options.items() for part in (f"--{name}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), *flags]
 
 
 def launch(
@@ -157,29 +164,7 @@ def launch(
     settings = settings or AppSettings.from_env()
     env = {**os.environ, **settings.environ(), **(extra_env or {})}
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP_PATH),
-        "--server.port",
-        str(port),
-        "--server.address",
-        host,
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-        "--theme.base",
-        "light",
-        "--client.toolbarMode",
-        "viewer",
-        "--client.showErrorDetails",
-        "none",
-    ]
+    cmd = streamlit_command(port, host)
     out = open(log_file, "ab") if log_file else None  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(

@@ -18,7 +18,6 @@ carry neither team names nor dates.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from inplay import config
 from inplay.config import ConfigError
 
 __all__ = [
@@ -223,8 +223,8 @@ def default_odds_dir(data_root: Path | str | None = None) -> Path | None:
     Returns:
         The folder holding ``statsbomb_laliga_match_map.csv``, or ``None`` when there is none.
     """
-    env = os.environ.get("INPLAY_ODDS_DIR", "").strip()
-    candidates = [Path(env).expanduser()] if env else []
+    env = config.env_path("INPLAY_ODDS_DIR")
+    candidates = [env] if env else []
     if data_root is not None:
         candidates.append(Path(data_root).expanduser().resolve().parent / "odds")
     for path in candidates:

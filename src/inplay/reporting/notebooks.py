@@ -6,12 +6,15 @@ people read (code folded into the page, outputs kept) and ``reports/index.html``
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -22,6 +25,8 @@ __all__ = [
     "SMALL_PARAMETERS",
     "NotebookRun",
     "run_notebooks",
+    "kernel_environ",
+    "kernel_environment",
     "render_html",
     "write_index",
 ]
@@ -74,6 +79,64 @@ def render_html(ipynb: Path, out: Path) -> Path:
     return out
 
 
+def kernel_environ() -> dict[str, str]:
+    """What the notebook kernels get on top of this process's environment.
+
+    The kernels run in ``notebooks/``, so every path setting that is set goes to them absolute
+    (a relative one means relative to where ``inplay reports`` was run), and
+    ``INPLAY_PROGRESS=0`` so that reports show results, not progress-bar frames.
+    """
+    return {**config.absolute_path_environ(), "INPLAY_PROGRESS": "0"}
+
+
+@contextlib.contextmanager
+def kernel_environment() -> Iterator[dict[str, str]]:
+    """Set :func:`kernel_environ` in ``os.environ`` (kernels inherit it), then restore it."""
+    overrides = kernel_environ()
+    previous = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    try:
+        yield overrides
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _execute(
+    pm: Any,
+    name: str,
+    notebooks_dir: Path,
+    executed_dir: Path,
+    parameters: dict[str, dict],
+    kernel_name: str | None,
+    progress: bool,
+) -> Path:
+    """Run one notebook with papermill (in ``notebooks_dir``); returns the executed copy.
+
+    The executed copy is rendered by the caller even when a cell failed (papermill writes it
+    up to the failure), so the error can be read.
+    """
+    target = executed_dir / f"{name}.ipynb"
+    try:
+        pm.execute_notebook(
+            str(notebooks_dir / f"{name}.ipynb"),
+            str(target),
+            parameters=parameters.get(name, {}),
+            cwd=str(notebooks_dir),
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            report_mode=False,
+        )
+    except BaseException:
+        if target.is_file():
+            render_html(target, executed_dir.parent / f"{name}.html")
+        raise
+    return target
+
+
 def run_notebooks(
     names: tuple[str, ...] | list[str] = NOTEBOOKS,
     parameters: dict[str, dict] | None = None,
@@ -104,34 +167,18 @@ def run_notebooks(
     executed_dir = out_dir / "executed"
     executed_dir.mkdir(parents=True, exist_ok=True)
     runs: list[NotebookRun] = []
-    for name in tqdm(list(names), desc="notebooks", unit="nb", disable=not progress):
-        source = notebooks_dir / f"{name}.ipynb"
-        target = executed_dir / f"{name}.ipynb"
-        start = time.perf_counter()
-        previous = os.environ.get("INPLAY_PROGRESS")
-        # Reports show results, not progress-bar frames: the kernels inherit this setting.
-        os.environ["INPLAY_PROGRESS"] = "0"
-        try:
-            pm.execute_notebook(
-                str(source),
-                str(target),
-                parameters=parameters.get(name, {}),
-                cwd=str(notebooks_dir),
-                kernel_name=kernel_name,
-                progress_bar=progress,
-                report_mode=False,
+    with kernel_environment():
+        for name in tqdm(list(names), desc="notebooks", unit="nb", disable=not progress):
+            start = time.perf_counter()
+            target = _execute(
+                pm, name, notebooks_dir, executed_dir, parameters, kernel_name, progress
             )
-        finally:
-            if previous is None:
-                os.environ.pop("INPLAY_PROGRESS", None)
-            else:
-                os.environ["INPLAY_PROGRESS"] = previous
             if target.is_file():
                 render_html(target, out_dir / f"{name}.html")
-        runs.append(
-            NotebookRun(name, target, out_dir / f"{name}.html", time.perf_counter() - start)
-        )
-        write_index(out_dir, runs)
+            runs.append(
+                NotebookRun(name, target, out_dir / f"{name}.html", time.perf_counter() - start)
+            )
+            write_index(out_dir, runs)
     return runs
 
 

@@ -335,9 +335,10 @@ def test_any_other_error_is_one_line_too(
 ) -> None:
     """Whatever a command raises ends as one line (in-process: the command is replaced)."""
     from inplay import cli
+    from inplay.cli import commands
 
     monkeypatch.delenv("INPLAY_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "cmd_data", _raiser(exc))
+    monkeypatch.setattr(commands, "cmd_data", _raiser(exc))
     code = cli.main(["data", "where"])
     proc = subprocess.CompletedProcess([], code, *capsys.readouterr())
     line = assert_error_line(proc, "error: inplay data: ", *needles, status=status)
