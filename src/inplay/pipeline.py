@@ -210,7 +210,7 @@ def score_live(
     max_events: int | None = None,
     idle_timeout: float | None = 20.0,
     bootstrap: str | None = None,
-    group_id: str = config.SCORER_GROUP,
+    group_id: str | None = None,
     progress: bool = True,
     handle_signals: bool = False,
     client: str | None = None,

@@ -7,7 +7,6 @@ Playwright driving the system's Chromium.
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -334,7 +333,7 @@ def test_dashboard_in_a_browser(browser_ready, kafka_bootstrap, fresh_topics, tm
             assert page.get_by_text("not JSON").count() >= 1
             assert page.locator("text=Traceback").count() == 0
 
-            shot = Path(os.environ.get("INPLAY_DASHBOARD_SCREENSHOT") or tmp_path / "dash.png")
+            shot = Path(config.env_str("INPLAY_DASHBOARD_SCREENSHOT") or tmp_path / "dash.png")
             shot.parent.mkdir(parents=True, exist_ok=True)
             fit_page_height(page, 1500)
             page.wait_for_timeout(500)

@@ -21,8 +21,8 @@ A typical session (embedded broker, data from INPLAY_DATA_DIR):
 
 Settings come from the environment: INPLAY_DATA_DIR (StatsBomb open-data folder),
 KAFKA_BOOTSTRAP_SERVERS (use this cluster instead of the embedded broker), KAFKA_* producer
-and consumer settings (see README), KAFKA_BOOTSTRAP_TIMEOUT_MS (how long to try to reach the
-cluster, default 10000); every setting is listed in docs/settings.md (`python -m inplay.config
+and consumer settings, KAFKA_BOOTSTRAP_TIMEOUT_MS (how long to try to reach the cluster,
+default 10000); every setting is listed in docs/settings.md (`python -m inplay.config
 --markdown`). A relative path setting is relative to the directory you run inplay from. A bad
 setting prints one line naming it; add --debug (or set INPLAY_DEBUG=1) for the traceback.
 Data: StatsBomb Open Data.

@@ -16,7 +16,6 @@ Streamlit and Playwright are optional dependencies: ``pip install -e .[dashboard
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inplay import config
+from inplay.brokers.process import free_port
 
 __all__ = [
     "APP_PATH",
@@ -107,13 +107,6 @@ class AppSettings:
         if self.since is not None:
             env[ENV_SINCE] = repr(float(self.since))
         return env
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def streamlit_command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:

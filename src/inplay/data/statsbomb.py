@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from inplay import config
 from inplay.config import ConfigError
+from inplay.errors import DataError
 
 __all__ = [
     "DEFAULT_OPENDATA_URL",
@@ -69,7 +70,7 @@ _REQUIRED_EVENT_FIELDS: tuple[str, ...] = (
 )
 
 
-class DataFileError(ValueError):
+class DataFileError(DataError, ValueError):
     """A data file is missing, unreadable, corrupt or not shaped as expected.
 
     Attributes:

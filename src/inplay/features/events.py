@@ -2,7 +2,7 @@
 
 Every function here either returns a field in the form the feature code needs or raises
 :class:`EventError` with a reason for people. Quarantine reasons are counted by the text before
-their first colon (see :func:`inplay.live.scorer.reason_category`), so a bad value always goes
+their first colon (see :func:`inplay.live.stats.reason_category`), so a bad value always goes
 after one.
 """
 
@@ -99,7 +99,7 @@ def show_value(value: Any) -> str:
     """A bad value for an error message: its type, then its text (shortened).
 
     Quarantine reasons are counted by the text before their first colon (see
-    :func:`inplay.live.scorer.reason_category`), so a value goes after one, never before.
+    :func:`inplay.live.stats.reason_category`), so a value goes after one, never before.
     """
     text = repr(value)
     return f"{type(value).__name__}: {text[:60]}{'…' if len(text) > 60 else ''}"

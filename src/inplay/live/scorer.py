@@ -79,7 +79,7 @@ class Scorer(BatchScorer):
     Args:
         model: a fitted model from :mod:`inplay.models` (``predict_proba`` and ``version``).
         bootstrap: Kafka bootstrap servers (default: the configured broker).
-        group_id: consumer group; workers in one group share the partitions.
+        group_id: consumer group (None: ``INPLAY_SCORER_GROUP``); its workers share the partitions.
         events_topic, requests_topic, results_topic, monitoring_topic: topic names.
         stats_interval: seconds between statistics messages on the monitoring topic.
         client: Kafka client library (``kafka-python`` or ``confluent``; default
@@ -93,7 +93,7 @@ class Scorer(BatchScorer):
         model,
         *,
         bootstrap: str | None = None,
-        group_id: str = config.SCORER_GROUP,
+        group_id: str | None = None,
         events_topic: str = config.TOPIC_EVENTS,
         requests_topic: str = config.TOPIC_REQUESTS,
         results_topic: str = config.TOPIC_RESULTS,
@@ -111,7 +111,7 @@ class Scorer(BatchScorer):
             monitoring_topic=monitoring_topic,
         )
         self.bootstrap = bootstrap
-        self.group_id = group_id
+        self.group_id = group_id or config.SCORER_GROUP
         self.events_topic = events_topic
         self.stats_interval = stats_interval
         self.client = client_name(client)
