@@ -34,6 +34,21 @@ import orjson
 from inplay import config
 from inplay.features import FEATURE_COLUMNS
 
+# The counters of a worker's ``kind: "stats"`` message (live.stats.ScoreStats keeps them).
+STATS_COUNTS = (
+    "consumed",
+    "scored",
+    "duplicates",
+    "late",
+    "ignored",
+    "ended",
+    "quarantined",
+    "rebuilt",
+    "rebalances",
+    "commit_failures",
+    "publish_retries",
+)
+
 __all__ = [
     "Field",
     "Kind",
@@ -171,22 +186,7 @@ STATS = Kind(
         _f("kind", "string", const="stats"),
         _f("worker", "string"),
         _f("model_version", "string"),
-        *(
-            _f(n, "integer")
-            for n in (
-                "consumed",
-                "scored",
-                "duplicates",
-                "late",
-                "ignored",
-                "ended",
-                "quarantined",
-                "rebuilt",
-                "rebalances",
-                "commit_failures",
-                "publish_retries",
-            )
-        ),
+        *(_f(n, "integer") for n in STATS_COUNTS),
         _f("reasons", "object", additionalProperties={"type": "integer"}),
         _f("matches", "integer"),
         _f("seconds", "number"),

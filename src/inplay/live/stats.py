@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from inplay.live.messages import STATS_COUNTS
+
 __all__ = [
     "LATENCY_WINDOW",
     "ScoreStats",
@@ -104,20 +106,7 @@ class ScoreStats:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe summary (latency percentiles, not every latency)."""
-        counts = (
-            "consumed",
-            "scored",
-            "duplicates",
-            "late",
-            "ignored",
-            "ended",
-            "quarantined",
-            "rebuilt",
-            "rebalances",
-            "commit_failures",
-            "publish_retries",
-        )
-        out: dict[str, Any] = {name: getattr(self, name) for name in counts}
+        out: dict[str, Any] = {name: getattr(self, name) for name in STATS_COUNTS}
         out.update(
             reasons=dict(self.reasons),
             matches=self.matches,
