@@ -14,6 +14,7 @@ import pandas as pd
 
 from inplay import config
 from inplay.data.statsbomb import Match, StatsBombData, ensure_data
+from inplay.errors import InplayError
 
 __all__ = [
     "DEMO_MATCH_IDS",
@@ -23,6 +24,7 @@ __all__ = [
     "build_dataset",
     "fit_models",
     "selected_model_name",
+    "selection_losses",
     "load_scoring_model",
     "score_live",
     "score_workers",
@@ -135,9 +137,10 @@ def fit_models(
 
     The snapshots get their pre-match priors (team names, dates, Elo, closing odds) from the
     StatsBomb match lists when ``INPLAY_DATA_DIR`` lists their matches
-    (:func:`inplay.evaluation.evaluate.with_priors`). The model with the lowest cross-validated
-    log loss among those that do not need closing odds (the live scorer has none) is recorded as the
-    selected model (``models/selected.json``), which ``inplay score`` uses by default.
+    (:func:`inplay.evaluation.evaluate.with_priors`). Among the models that do not need closing
+    odds (the live scorer has none), the one with the lowest log loss on held-out competitions
+    (:func:`selection_losses`) is recorded as the selected model (``models/selected.json``),
+    which ``inplay score`` uses by default.
 
     Returns:
         (the evaluation result, the selected model name)
@@ -169,12 +172,37 @@ def fit_models(
         }
         save_model(model, models_dir, data_info=data_info, metrics=metrics)
     live = [n for n in overall.index if not getattr(MODELS[n], "use_odds", False)]
-    selected = str(overall.loc[live, "log_loss"].idxmin())
+    losses, how = selection_losses(snapshots, live, overall["log_loss"])
+    selected = str(losses.idxmin())
     models_dir.mkdir(parents=True, exist_ok=True)
     (models_dir / SELECTED_FILE).write_text(
-        json.dumps({"model": selected, "log_loss": float(overall.loc[selected, "log_loss"])})
+        json.dumps({"model": selected, "log_loss": float(losses[selected]), "selected_by": how})
     )
     return result, selected
+
+
+def selection_losses(
+    snapshots: pd.DataFrame, names: list[str], grouped_cv: pd.Series
+) -> tuple[pd.Series, str]:
+    """The log loss of each model that picks the live one, and how it was measured.
+
+    With three or more competitions, each is held out in turn and every competition weighs
+    the same (:func:`inplay.evaluation.travel.travel_table`): that resembles the new data the
+    live model meets. Otherwise (or if a model cannot be fitted without one competition) the
+    grouped cross-validation log loss ``grouped_cv`` is used.
+    """
+    from inplay.evaluation.cv import grouped_cv_predictions
+    from inplay.evaluation.travel import travel_table
+
+    if snapshots["competition_id"].nunique() >= 3:
+        try:
+            oof = grouped_cv_predictions(snapshots, names, split="competition")
+        except InplayError:
+            pass
+        else:
+            table = travel_table(oof, "competition", baselines=()).set_index("model")
+            return table["log_loss"], "leave one competition out, competitions weighted equally"
+    return grouped_cv.loc[names], "grouped cross-validation by match"
 
 
 def selected_model_name(models_dir: Path | None = None) -> str:

@@ -43,7 +43,14 @@ __all__ = [
 
 ODDS_COLUMNS: tuple[str, str, str] = ("odds_home", "odds_draw", "odds_away")
 """Decimal closing odds columns (home, draw, away) a snapshot row may carry."""
-PRIOR_COLUMNS: tuple[str, ...] = ("home_team", "away_team", "match_date", "elo_diff", *ODDS_COLUMNS)
+PRIOR_COLUMNS: tuple[str, ...] = (
+    "home_team",
+    "away_team",
+    "match_date",
+    "neutral",
+    "elo_diff",
+    *ODDS_COLUMNS,
+)
 """Columns :func:`attach_priors` adds to a snapshot table."""
 ODDS_MAP_FILE = "statsbomb_laliga_match_map.csv"
 
@@ -277,8 +284,8 @@ def match_priors(
 
     Returns:
         One row per match: ``match_id``, ``competition_id``, ``home_team``, ``away_team``,
-        ``match_date``, ``elo_diff``, ``elo_games``, ``odds_home``, ``odds_draw``,
-        ``odds_away`` (NaN without odds).
+        ``match_date``, ``neutral`` (1.0 at a neutral venue), ``elo_diff``, ``elo_games``,
+        ``odds_home``, ``odds_draw``, ``odds_away`` (NaN without odds).
 
     Raises:
         ConfigError: Neither ``data`` nor ``matches`` is given.
@@ -290,9 +297,11 @@ def match_priors(
     matches = matches.drop_duplicates("match_id").reset_index(drop=True)
     elo = elo if elo is not None else EloRatings()
     rated = elo.run(matches)
-    out = matches[["match_id", "competition_id", "home_team", "away_team", "match_date"]].merge(
-        rated[["match_id", "elo_diff", "elo_games"]], on="match_id", how="left"
-    )
+    cols = ["match_id", "competition_id", "home_team", "away_team", "match_date"]
+    elo_cols = rated[["match_id", "elo_diff", "elo_games"]]
+    out = matches[cols].merge(elo_cols, on="match_id", how="left")
+    neutral = matches["neutral"] if "neutral" in matches.columns else False
+    out.insert(5, "neutral", pd.Series(neutral, index=matches.index).astype(float).to_numpy())
     if odds_dir is True:
         odds_dir = default_odds_dir(getattr(data, "root", None))
     if odds_dir:

@@ -29,7 +29,15 @@ __all__ = [
 ]
 
 _REQUIRED = ("match_id", "clock", "competition_id", "result")
-_OOF_COLUMNS = (*_REQUIRED, "fold", "model", *PROB_COLUMNS, "game_state", "red_card")
+_OOF_COLUMNS = (
+    *_REQUIRED,
+    "fold",
+    "model",
+    *PROB_COLUMNS,
+    "game_state",
+    "red_card",
+    "goals",
+)
 
 SPLITS: tuple[str, ...] = ("match", "competition", "time")
 """How :func:`grouped_cv_predictions` splits: grouped K-fold by match, leave one competition
@@ -79,6 +87,14 @@ def _red_card(df: pd.DataFrame) -> np.ndarray:
     if not cols:
         return np.zeros(len(df), dtype=bool)
     return (df[cols].fillna(0).sum(axis=1) > 0).to_numpy()
+
+
+def _goals(df: pd.DataFrame) -> np.ndarray:
+    """Regulation goals scored so far in each row (both sides; 0 without goal columns)."""
+    for h, a in (("reg_home_goals", "reg_away_goals"), ("home_goals", "away_goals")):
+        if h in df.columns and a in df.columns:
+            return (df[h].fillna(0) + df[a].fillna(0)).to_numpy(dtype=int)
+    return np.zeros(len(df), dtype=int)
 
 
 def split_folds(
@@ -133,6 +149,7 @@ def _oof_frame(data: pd.DataFrame, fold: np.ndarray) -> pd.DataFrame:
     base["fold"] = fold
     base["game_state"] = game_state(data).to_numpy() if "reg_home_goals" in data else "level"
     base["red_card"] = _red_card(data)
+    base["goals"] = _goals(data)
     return base
 
 
@@ -174,7 +191,8 @@ def grouped_cv_predictions(
     Returns:
         A long frame, one row per predicted snapshot and model: ``match_id``, ``clock``,
         ``competition_id``, ``result``, ``fold``, ``model``, ``p_home``, ``p_draw``, ``p_away``,
-        ``game_state`` (:func:`game_state`), ``red_card`` (a red card shown so far).
+        ``game_state`` (:func:`game_state`), ``red_card`` (a red card shown so far), ``goals``
+        (regulation goals so far, both sides).
 
     Raises:
         ConfigError: A required column is missing or a model name is unknown.

@@ -9,7 +9,10 @@ H, D, A order):
   ``sum_{k=1}^{2} (P_k - O_k)^2 / 2`` with cumulative ``P`` and ``O`` (0..1);
 * :func:`accuracy`: share of rows whose most probable class is the result;
 * :func:`ece`: expected calibration error, class-wise, 10 equal-width bins
-  (:func:`reliability_table` gives the reliability diagram data).
+  (:func:`reliability_table` gives the reliability diagram data);
+* :func:`top_label_ece`: the calibration error of the most probable class only, 5 equal-width
+  bins, as Robberechts, Van Haaren & Davis (KDD 2021) report it
+  (:func:`top_label_reliability` gives its diagram data). Both ECEs take row weights.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ __all__ = [
     "ece",
     "class_ece",
     "reliability_table",
+    "top_label_ece",
+    "top_label_reliability",
 ]
 
 METRICS: tuple[str, ...] = ("log_loss", "brier", "rps", "accuracy")
@@ -220,3 +225,66 @@ def reliability_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def top_label_reliability(
+    y: Any, p: Any, n_bins: int = 5, weights: Any | None = None
+) -> pd.DataFrame:
+    """Reliability of the most probable class: its probability against how often it happened.
+
+    Each row's top-label confidence is ``max(p)``; rows are binned by it into ``n_bins``
+    equal-width bins of [0, 1], and each bin compares the (weighted) mean confidence with the
+    (weighted) share of rows whose result is that most probable class.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+        n_bins: Number of equal-width bins.
+        weights: Optional non-negative row weights (e.g. so that every competition counts
+            equally); ``None`` weighs rows equally.
+
+    Returns:
+        One row per non-empty bin: ``bin``, ``confidence``, ``observed``, ``weight`` (share of
+        the total weight) and ``n_rows``.
+    """
+    codes, probs = _check(y, p)
+    w = np.ones(codes.size) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != codes.shape or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be one non-negative number per row, not all zero")
+    top = probs.argmax(axis=1)
+    conf = probs[np.arange(codes.size), top]
+    idx = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    wsum = np.bincount(idx, weights=w, minlength=n_bins)
+    csum = np.bincount(idx, weights=w * conf, minlength=n_bins)
+    osum = np.bincount(idx, weights=w * (top == codes), minlength=n_bins)
+    n = np.bincount(idx, minlength=n_bins)
+    rows = [
+        {
+            "bin": int(b),
+            "confidence": csum[b] / wsum[b],
+            "observed": osum[b] / wsum[b],
+            "weight": wsum[b] / wsum.sum(),
+            "n_rows": int(n[b]),
+        }
+        for b in np.flatnonzero(wsum > 0)
+    ]
+    return pd.DataFrame(rows, columns=["bin", "confidence", "observed", "weight", "n_rows"])
+
+
+def top_label_ece(y: Any, p: Any, n_bins: int = 5, weights: Any | None = None) -> float:
+    """Top-label expected calibration error (see :func:`top_label_reliability`).
+
+    The weight-averaged ``|confidence - observed|`` over the bins: 0 when the most probable
+    class happens exactly as often as its probability says, in every bin.
+
+    Args:
+        y: Results as codes 0/1/2 or letters H/D/A.
+        p: ``(n, 3)`` probabilities in H, D, A order.
+        n_bins: Number of equal-width bins (5, as in Robberechts et al. 2021).
+        weights: Optional row weights.
+
+    Returns:
+        The ECE in [0, 1].
+    """
+    table = top_label_reliability(y, p, n_bins, weights)
+    return float((table["weight"] * (table["confidence"] - table["observed"]).abs()).sum())

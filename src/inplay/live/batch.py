@@ -106,17 +106,13 @@ class BatchScorer:
 
     def _score(self, pending: list[tuple[dict, dict, bytes]], received_at: float) -> list[Message]:
         """Predict a batch of states; the request and the result message of each."""
-        # Team names let a model use the pre-match strength it learned for each team.
-        frame = pd.DataFrame(
-            [
-                {**features, "home_team": event["home_team"], "away_team": event["away_team"]}
-                for features, event, _ in pending
-            ]
-        )
-        probs = np.asarray(self.model.predict_proba(frame), dtype=float)
+        # The request carries the team names (a model uses the pre-match strength it learned
+        # for each team) and whether the venue is neutral (no home advantage).
+        requests = [messages.request_message(features, event) for features, event, _ in pending]
+        probs = np.asarray(self.model.predict_proba(pd.DataFrame(requests)), dtype=float)
         now = time.time()
         out: list[Message] = []
-        for (features, event, key), row in zip(pending, probs, strict=True):
+        for (features, event, key), request, row in zip(pending, requests, probs, strict=True):
             latency = messages.latency_since(event.get("sent_at"), now)
             if latency is not None:
                 self.stats.latencies_ms.append(latency)
@@ -131,7 +127,6 @@ class BatchScorer:
                 processing_ms=processing,
                 scored_at=now,
             )
-            request = messages.request_message(features, event)
             out.append((self.requests_topic, key, orjson.dumps(request)))
             out.append((self.results_topic, key, orjson.dumps(result)))
             self.stats.scored += 1

@@ -139,11 +139,12 @@ REQUEST = Kind(
     "prediction_request",
     config.TOPIC_REQUESTS,
     "The match state a prediction was made from: the 11 fields of the replaced system plus "
-    "ids, extras and the team names.",
+    "ids, extras, the team names and whether the venue is neutral.",
     (
         *(_f(c, _FEATURE_TYPES.get(c, "integer")) for c in FEATURE_COLUMNS),
         _f("home_team", "string"),
         _f("away_team", "string"),
+        _f("neutral", "boolean"),
     ),
 )
 
@@ -299,10 +300,11 @@ def validate(kind: str, message: Mapping[str, Any] | bytes) -> dict:
 
 # -- building (the scorer) -------------------------------------------------------------------
 def request_message(features: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
-    """The prediction request: the features the model saw and the event's team names."""
+    """The prediction request: the features the model saw, the team names and the venue."""
     request = dict(features)
     request["home_team"] = event["home_team"]
     request["away_team"] = event["away_team"]
+    request["neutral"] = bool(event.get("neutral", False))
     return request
 
 

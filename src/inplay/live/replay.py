@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from inplay import config
+from inplay.data.ratings import neutral_venue
 from inplay.data.statsbomb import Match, StatsBombData
 from inplay.features import parse_timestamp, sort_events
 
@@ -149,6 +150,7 @@ def encode_event(event: dict, match: Match, sent_at: float | None = None) -> tup
     value["match_id"] = match.match_id
     value["home_team"] = match.home_team
     value["away_team"] = match.away_team
+    value["neutral"] = neutral_venue(match.competition)
     value["sent_at"] = time.time() if sent_at is None else sent_at
     return str(match.match_id).encode(), orjson.dumps(value)
 

@@ -12,7 +12,10 @@ Models:
 
 * ``climatology``: the class frequencies of the training rows, whatever the state.
 * ``scoreboard``: the published baseline, a multinomial logit (statsmodels ``MNLogit``) on the
-  match time ``t = clock / 90``, the goal difference and their interaction.
+  match time ``t = clock / 90``, the goal difference and their interaction;
+  ``scoreboard_xg`` adds red cards and xG (the yardstick of early movement).
+* ``skellam``: the Poisson-Skellam baseline, constant goal rates from home advantage and red
+  cards, added to the current score.
 * ``state_mnlogit``: a multinomial logit on the full state, with time interactions for the goal
   difference, red cards and xG, plus shots on target and possession.
 * ``goal_rate``: a Poisson GLM (statsmodels) for each side's goals in the remaining regulation
@@ -44,12 +47,18 @@ from inplay.models.baselines import (
     ClimatologyModel,
     MNLogitModel,
     ScoreboardModel,
+    ScoreboardXGModel,
     StateMNLogitModel,
 )
 from inplay.models.boosted import BoostedModel, BoostedOddsModel
 from inplay.models.calibration import Calibrator
 from inplay.models.folds import grouped_folds, match_fold_numbers
-from inplay.models.goal_rate import GoalRateModel, GoalRateOddsModel, remaining_minutes
+from inplay.models.goal_rate import (
+    GoalRateModel,
+    GoalRateOddsModel,
+    SkellamModel,
+    remaining_minutes,
+)
 from inplay.models.persistence import json_safe, load_model, save_model
 from inplay.models.registry import DEFAULT_MODELS, MODELS, make_model
 from inplay.models.state import prepare_snapshots
@@ -65,6 +74,8 @@ __all__ = [
     "StateMNLogitModel",
     "GoalRateModel",
     "GoalRateOddsModel",
+    "SkellamModel",
+    "ScoreboardXGModel",
     "BoostedModel",
     "BoostedOddsModel",
     "Calibrator",

@@ -148,6 +148,10 @@ class OutcomeModel:
         if "match_id" in df.columns:
             self.n_train_matches = int(df.loc[mask, "match_id"].nunique())
             state["match_id"] = df["match_id"].to_numpy()
+            if {"competition_id", "season_id"} <= set(df.columns):
+                state["season_key"] = (
+                    df["competition_id"].astype(str) + "/" + df["season_id"].astype(str)
+                ).to_numpy()
             reg = state.loc[mask]
             final = reg.groupby("match_id")[["hg", "ag"]].transform("max")
             state.loc[mask, "final_hg"] = final["hg"].to_numpy()

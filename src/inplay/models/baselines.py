@@ -18,7 +18,13 @@ import pandas as pd
 from inplay.config import ConfigError
 from inplay.models.base import CLASSES, OutcomeModel, softmax_rows
 
-__all__ = ["ClimatologyModel", "MNLogitModel", "ScoreboardModel", "StateMNLogitModel"]
+__all__ = [
+    "ClimatologyModel",
+    "MNLogitModel",
+    "ScoreboardModel",
+    "ScoreboardXGModel",
+    "StateMNLogitModel",
+]
 
 
 class ClimatologyModel(OutcomeModel):
@@ -252,6 +258,32 @@ class StateMNLogitModel(MNLogitModel):
                 # of 20 s): shrink it by the time it covers. Grouped 5-fold CV on 693 matches:
                 # log loss 0.6558 -> 0.6532 (k = 5 min), first 15 minutes 0.951 -> 0.937.
                 "poss_diff": state["poss_diff"] * state["clock"] / (state["clock"] + 5.0),
+            },
+            index=state.index,
+        )
+
+
+class ScoreboardXGModel(MNLogitModel):
+    """The scoreboard logit plus red cards and xG: the reference for how much evidence moves.
+
+    Features: ``t``, ``gd``, ``gd t``, ``red_diff`` and ``xg_diff`` (home minus away). It reads
+    the same first-minute evidence as the richer models, linearly and without rates, so its
+    minute-to-minute movement is the yardstick of :func:`inplay.evaluation.travel.movement`.
+    """
+
+    name: ClassVar[str] = "scoreboard_xg"
+    features: ClassVar[list[str]] = ["t", "gd", "gd_t", "red_diff", "xg_diff"]
+
+    def design(self, state: pd.DataFrame) -> pd.DataFrame:
+        """Build the scoreboard features plus ``red_diff`` and ``xg_diff``."""
+        t, gd = state["t"], state["gd"]
+        return pd.DataFrame(
+            {
+                "t": t,
+                "gd": gd,
+                "gd_t": gd * t,
+                "red_diff": state["red_diff"],
+                "xg_diff": state["xg_diff"],
             },
             index=state.index,
         )

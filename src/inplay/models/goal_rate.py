@@ -22,9 +22,12 @@ __all__ = [
     "STOPPAGE_FIRST_HALF",
     "STOPPAGE_SECOND_HALF",
     "MAX_EXTRA_GOALS",
+    "XG_SHRINK_MINUTES",
+    "POSSESSION_SHRINK_MINUTES",
     "remaining_minutes",
     "GoalRateModel",
     "GoalRateOddsModel",
+    "SkellamModel",
 ]
 
 # Stoppage time still to come at a minute snapshot: the state at m <= 45 holds the first half
@@ -32,6 +35,13 @@ __all__ = [
 STOPPAGE_FIRST_HALF = 2.0
 STOPPAGE_SECOND_HALF = 4.0
 MAX_EXTRA_GOALS = 10
+# Calm early minutes: a side's xG and shots on target so far are divided by (clock + 30) rather
+# than the clock, and the possession share is weighed by clock / (clock + 120), so the first
+# minutes' evidence moves the rates by about what it is worth. Measured on the 693 shared matches
+# (benchmarks/models.py): with (10, 5) minutes p_home moved 2.3 points per goal-free minute
+# in minutes 1-15 (3.2x the scoreboard + xG + red-card logit); possession was most of it.
+XG_SHRINK_MINUTES = 30.0
+POSSESSION_SHRINK_MINUTES = 120.0
 
 
 def remaining_minutes(clock: Any) -> np.ndarray:
@@ -56,17 +66,21 @@ class GoalRateModel(OutcomeModel):
     One GLM (statsmodels, log link) is fitted on stacked rows, one per side and snapshot: the
     response is the goals the side still scores in regulation, the exposure the remaining
     minutes (:func:`remaining_minutes`), and the rate depends on the state seen from that side:
-    home or away, time, whether it leads or trails by one or by two+ (and how that changes with
-    time), red cards for and against, its and the opponent's xG and shots on target per minute
-    so far (shrunk towards zero early on), possession, and the pre-match prior (Elo difference,
-    or the closing-odds log-ratio where known) with a time interaction. The prior's weight on
-    the *result* fades by itself: it acts on a rate over a shrinking remaining time.
+    home or away (no home advantage at a neutral venue), time, whether it leads or trails by one
+    or by two+ (and how that changes with time), red cards for and against, its and the
+    opponent's xG and shots on target per minute so far (shrunk towards zero early on:
+    :data:`XG_SHRINK_MINUTES`), possession (weighed by the time it covers:
+    :data:`POSSESSION_SHRINK_MINUTES`), and the pre-match prior (Elo difference, or the
+    closing-odds log-ratio where known) with a time interaction. The prior's weight on the
+    *result* fades by itself: it acts on a rate over a shrinking remaining time.
 
     The two sides' remaining goals are taken as independent Poissons; added to the current
     score they give the distribution of the final score (:meth:`score_distribution`), and
-    hence H/D/A. When ``calibrate`` is on, a :class:`Calibrator` fitted on match-grouped
-    out-of-fold predictions of the training rows corrects the result probabilities (the
-    independence assumption, for one, under-predicts draws).
+    hence H/D/A. When ``calibrate`` is on, a :class:`Calibrator` fitted on out-of-fold
+    predictions of the training rows corrects the result probabilities (the independence
+    assumption, for one, under-predicts draws). Its inner folds hold out whole competition
+    seasons when the rows name them (``competition_id``, ``season_id``) and there are enough,
+    so it learns the errors the model makes on a season it has not seen; else whole matches.
     """
 
     name: ClassVar[str] = "goal_rate"
@@ -109,14 +123,15 @@ class GoalRateModel(OutcomeModel):
         t = state["t"].to_numpy()
         clock = state["clock"].to_numpy()
         gd = sign * state["gd"].to_numpy()
-        shrink = clock + 10.0
+        shrink = clock + XG_SHRINK_MINUTES
         has_odds = state["has_odds"].to_numpy() if self.use_odds else np.zeros(len(state))
         elo = sign * state["elo"].to_numpy() * (1.0 - has_odds)
         odds = sign * state["odds_logit"].to_numpy() * has_odds
-        poss = sign * state["poss_diff"].to_numpy() * clock / (clock + 5.0)
+        poss = sign * state["poss_diff"].to_numpy() * clock / (clock + POSSESSION_SHRINK_MINUTES)
+        at_home = (1.0 if home else 0.0) * (1.0 - state["neutral"].to_numpy())
         return pd.DataFrame(
             {
-                "is_home": np.full(len(state), 1.0 if home else 0.0),
+                "is_home": at_home,
                 "t": t,
                 "t2": t * t,
                 "trail2": (gd <= -2).astype(float),
@@ -189,12 +204,20 @@ class GoalRateModel(OutcomeModel):
             ]
         )
 
+    def _inner_groups(self, state: pd.DataFrame) -> np.ndarray:
+        """Groups of the calibrator's inner folds: competition seasons if enough, else matches."""
+        if "season_key" in state.columns:
+            seasons = state["season_key"].to_numpy()
+            if len(pd.unique(seasons)) >= 2 * self.inner_splits:
+                return seasons
+        return state["match_id"].to_numpy()
+
     def _fit(self, state: pd.DataFrame, y: np.ndarray) -> None:
         if "final_hg" not in state.columns:
             raise ConfigError(f"model {self.name!r} needs 'match_id' in the training rows")
         self.calibrator_ = None
         if self.calibrate and state["match_id"].nunique() >= 2 * self.inner_splits:
-            folds = grouped_folds(state["match_id"].to_numpy(), self.inner_splits, deal=False)
+            folds = grouped_folds(self._inner_groups(state), self.inner_splits, deal=False)
             oof = np.zeros((len(state), 3))
             for k in range(self.inner_splits):
                 test = folds == k
@@ -261,3 +284,19 @@ class GoalRateOddsModel(GoalRateModel):
 
     name: ClassVar[str] = "goal_rate_odds"
     use_odds: ClassVar[bool] = True
+
+
+class SkellamModel(GoalRateModel):
+    """The Poisson-Skellam baseline: constant goal rates from home advantage and red cards.
+
+    Each side scores at a constant rate per minute that depends only on whether it plays at
+    home and on the red cards for and against it; with the current score this gives H/D/A as
+    for :class:`GoalRateModel` (a Skellam distribution of the remaining goal difference). No
+    prior, no match statistics, no recalibration: what a goal-count model gets from the
+    scoreboard alone.
+    """
+
+    name: ClassVar[str] = "skellam"
+    uses_prior: ClassVar[bool] = False
+    calibrate: ClassVar[bool] = False
+    features: ClassVar[list[str]] = ["is_home", "red_for", "red_against"]

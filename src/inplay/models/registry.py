@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from inplay.config import ConfigError
 from inplay.models.base import OutcomeModel
-from inplay.models.baselines import ClimatologyModel, ScoreboardModel, StateMNLogitModel
+from inplay.models.baselines import (
+    ClimatologyModel,
+    ScoreboardModel,
+    ScoreboardXGModel,
+    StateMNLogitModel,
+)
 from inplay.models.boosted import BoostedModel, BoostedOddsModel
-from inplay.models.goal_rate import GoalRateModel, GoalRateOddsModel
+from inplay.models.goal_rate import GoalRateModel, GoalRateOddsModel, SkellamModel
 
 __all__ = ["MODELS", "DEFAULT_MODELS", "make_model"]
 
 MODELS: dict[str, type[OutcomeModel]] = {
     ClimatologyModel.name: ClimatologyModel,
     ScoreboardModel.name: ScoreboardModel,
+    ScoreboardXGModel.name: ScoreboardXGModel,
+    SkellamModel.name: SkellamModel,
     StateMNLogitModel.name: StateMNLogitModel,
     GoalRateModel.name: GoalRateModel,
     GoalRateOddsModel.name: GoalRateOddsModel,

@@ -79,6 +79,7 @@ def _add_prior(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     """
     elo = _column(df, "elo_diff", np.nan)
     out["has_elo"] = elo.notna().astype(float)
+    out["neutral"] = _column(df, "neutral", 0.0).fillna(0.0).clip(0.0, 1.0)
     out["elo"] = (elo / 400.0).clip(-3.0, 3.0).fillna(0.0)
     if set(ODDS_COLUMNS) <= set(df.columns):
         probs = demargin(df[list(ODDS_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy())
@@ -108,7 +109,8 @@ def prepare_snapshots(df: pd.DataFrame) -> pd.DataFrame:
         (``clock / 90`` in [0, 1]), ``gd`` (regulation goal difference), ``red_diff``,
         ``xg_diff``, ``sot_diff``, ``shots_diff`` and ``poss_diff`` (home minus away, in [-1, 1]);
         per side ``hg``, ``ag``, ``h_red``, ``a_red``, ``h_xg``, ``a_xg``, ``h_sot``, ``a_sot``;
-        the prior: ``elo`` (``elo_diff / 400``, 0 when absent), ``has_elo``, ``has_odds``,
+        the prior: ``elo`` (``elo_diff / 400``, 0 when absent), ``has_elo``, ``neutral`` (1 at
+        a neutral venue, 0 when absent), ``has_odds``,
         ``odds_logit`` (log of the de-margined home over away probability, 0 without odds)
         and ``odds_draw`` (de-margined draw probability, 0 without odds).
 

@@ -113,6 +113,7 @@ def test_oof_columns(oof):
         "p_away",
         "game_state",
         "red_card",
+        "goals",
     ]
 
 

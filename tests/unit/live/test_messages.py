@@ -35,8 +35,8 @@ def test_every_schema_is_a_valid_schema():
         assert schema["required"] == list(messages.KINDS[kind].names)
 
 
-def test_request_fields_are_the_feature_columns_and_the_teams():
-    assert messages.REQUEST.names == (*FEATURE_COLUMNS, "home_team", "away_team")
+def test_request_fields_are_the_feature_columns_the_teams_and_the_venue():
+    assert messages.REQUEST.names == (*FEATURE_COLUMNS, "home_team", "away_team", "neutral")
 
 
 class _Model:

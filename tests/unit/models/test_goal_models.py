@@ -169,6 +169,7 @@ def test_prior_weight_fades_with_time(snaps):
     model.calibrator_ = None
     base = snaps[(snaps["match_id"] == snaps["match_id"].iloc[0])].copy()
     base[["reg_home_goals", "reg_away_goals", "home_goals", "away_goals"]] = 0
+    base[["home_possession", "away_possession"]] = 50.0
     base[["home_xg", "away_xg", "home_shots_on_target", "away_shots_on_target"]] = 0
     strong = base.assign(elo_diff=300.0)
     even = base.assign(elo_diff=0.0)
