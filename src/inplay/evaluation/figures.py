@@ -11,7 +11,7 @@ import pandas as pd
 from inplay.evaluation.metrics import ece, reliability_table
 from inplay.models import CLASSES, PROB_COLUMNS
 
-__all__ = ["reliability_figure"]
+__all__ = ["reliability_figure", "phase_reliability_figure"]
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
@@ -90,4 +90,55 @@ def reliability_figure(oof: pd.DataFrame, models: Sequence[str] | None = None, n
         height=380,
         margin={"b": 80},
     )
+    return add_credit(fig, y=-0.28)
+
+
+def phase_reliability_figure(table: pd.DataFrame, models: Sequence[str] | None = None):
+    """Top-label reliability diagrams by phase: one panel per phase, one line per model.
+
+    Args:
+        table: Output of :func:`inplay.evaluation.travel.phase_reliability`.
+        models: Models to draw (default: all in ``table``).
+
+    Returns:
+        A ``plotly.graph_objects.Figure``: the probability of the most likely result against how
+        often it happened, in 5 equal-width bins; marker size follows each bin's weight.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from inplay.evaluation.travel import PHASES
+    from inplay.reporting.plots import add_credit
+
+    names = list(models) if models is not None else list(pd.unique(table["model"]))
+    phases = list(PHASES)
+    titles = [p.replace("_", " ") for p in phases]
+    fig = make_subplots(rows=1, cols=len(phases), subplot_titles=titles)
+    for i, name in enumerate(names):
+        for j, phase in enumerate(phases):
+            part = table[(table["model"] == name) & (table["phase"] == phase)]
+            fig.add_trace(
+                go.Scatter(
+                    x=part["confidence"],
+                    y=part["observed"],
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=j == 0,
+                    line={"color": _PALETTE[i % len(_PALETTE)]},
+                    marker={"size": 4 + 12 * np.sqrt(part["weight"])},
+                ),
+                row=1,
+                col=j + 1,
+            )
+    for j in range(len(phases)):
+        fig.add_trace(
+            go.Scatter(x=[0.3, 1], y=[0.3, 1], mode="lines", showlegend=False,
+                       line={"dash": "dot", "color": "#999"}, hoverinfo="skip"),
+            row=1,
+            col=j + 1,
+        )  # fmt: skip
+        fig.update_xaxes(title_text="top-label probability", range=[0.3, 1], row=1, col=j + 1)
+    fig.update_yaxes(title_text="observed frequency", range=[0.3, 1], row=1, col=1)
+    fig.update_layout(title="Top-label reliability by phase (held-out data)", height=380)
     return add_credit(fig, y=-0.28)

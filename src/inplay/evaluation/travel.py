@@ -10,6 +10,8 @@ out-of-fold frame of :func:`inplay.evaluation.cv.grouped_cv_predictions`:
 * :func:`phase_reliability`: the data of the reliability diagram per phase;
 * :func:`movement_table`: how far ``p_home`` moves per goal-free minute, by period of the match
   (:data:`MOVEMENT_PERIODS`), beside a reference model;
+* :func:`held_out_evaluation`: all of it for a set of models, holding out competitions (or,
+  with one competition, the later matches), as notebook 03 shows it;
 * :func:`one_team_competitions`: competitions whose matches all involve one team (the La Liga
   part of StatsBomb's open data is Barcelona's matches only), to report them apart.
 """
@@ -17,6 +19,7 @@ out-of-fold frame of :func:`inplay.evaluation.cv.grouped_cv_predictions`:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,8 @@ __all__ = [
     "phase_reliability",
     "movement_table",
     "one_team_competitions",
+    "HeldOutResult",
+    "held_out_evaluation",
 ]
 
 PHASES: dict[str, tuple[float, float]] = {
@@ -217,3 +222,54 @@ def one_team_competitions(df: pd.DataFrame) -> dict[int, str]:
         if teams.iloc[0] == len(part):
             out[int(comp)] = str(teams.index[0])
     return out
+
+
+@dataclass
+class HeldOutResult:
+    """What :func:`held_out_evaluation` found.
+
+    Attributes:
+        split: ``"competition"`` or ``"time"``.
+        oof: The out-of-fold predictions.
+        overall: :func:`travel_table` of ``oof``.
+        reliability: :func:`phase_reliability` of ``oof``.
+        movement: :func:`movement_table` of ``oof``.
+    """
+
+    split: str
+    oof: pd.DataFrame
+    overall: pd.DataFrame
+    reliability: pd.DataFrame
+    movement: pd.DataFrame
+
+
+def held_out_evaluation(df: pd.DataFrame, model_names: Sequence[str]) -> HeldOutResult:
+    """Score models on data they have not seen: whole competitions, else later matches.
+
+    With two or more competitions each is held out in turn and weighs the same; with one, the
+    models are fitted on the matches before the median date and scored on the rest.
+
+    Args:
+        df: Snapshot rows with priors (``match_date`` for the time split).
+        model_names: Registry names; the baselines of :data:`TRAVEL_BASELINES` and
+            ``scoreboard_xg`` (the yardstick of movement) are added when missing.
+
+    Returns:
+        A :class:`HeldOutResult`.
+    """
+    from inplay.evaluation.cv import grouped_cv_predictions
+
+    names = list(model_names)
+    for extra in (*TRAVEL_BASELINES, "scoreboard_xg"):
+        if extra not in names:
+            names.append(extra)
+    split = "competition" if df["competition_id"].nunique() >= 2 else "time"
+    oof = grouped_cv_predictions(df, names, split=split)
+    weighting = "competition" if split == "competition" else "row"
+    return HeldOutResult(
+        split=split,
+        oof=oof,
+        overall=travel_table(oof, weighting),
+        reliability=phase_reliability(oof, weighting),
+        movement=movement_table(oof),
+    )
