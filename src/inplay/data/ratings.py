@@ -18,6 +18,7 @@ carry neither team names nor dates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,19 +56,31 @@ PRIOR_COLUMNS: tuple[str, ...] = (
 ODDS_MAP_FILE = "statsbomb_laliga_match_map.csv"
 
 
-def neutral_venue(competition: str) -> bool:
-    """Whether matches of a competition are played at a neutral venue (no home advantage).
+_TOURNAMENTS = re.compile(r"world cup|\buefa euro\b|copa am[eé]rica|african cup of nations")
+_CLUB_CUPS = re.compile(r"champions league|europa league|conference league")
 
-    World Cups and Champions League finals are; leagues are not.
+
+def neutral_venue(competition: str, stage: str | None = None) -> bool:
+    """Whether a match is played at a neutral venue (no home advantage).
+
+    National-team tournaments (World Cups, the Euros, Copa América, the African Cup of Nations)
+    are; the final of a European club cup is; leagues and the home-and-away rounds of club cups
+    are not.
 
     Args:
         competition: Competition name as in the StatsBomb match list.
+        stage: Competition stage (e.g. ``"Final"``); ``None`` when unknown, which for a club cup
+            counts as a final (StatsBomb's Champions League data is finals only).
 
     Returns:
-        ``True`` for tournaments played at neutral venues.
+        ``True`` for matches at neutral venues.
     """
     name = competition.lower()
-    return "world cup" in name or "champions league" in name or "euro" in name
+    if _TOURNAMENTS.search(name):
+        return True
+    if _CLUB_CUPS.search(name):
+        return stage is None or stage.strip().lower() == "final"
+    return False
 
 
 @dataclass
@@ -143,12 +156,14 @@ class EloRatings:
         out = {}
         for row in ordered.itertuples(index=False):
             home, away = str(row.home_team), str(row.away_team)
+            neutral = getattr(row, "neutral", False)
+            neutral = False if neutral is None or pd.isna(neutral) else bool(neutral)
             eh, ea = self.rating(home), self.rating(away)
             games = min(self.games.get(home, 0), self.games.get(away, 0))
             out[row.match_id] = (eh, ea, eh - ea, games)
             hs, as_ = getattr(row, "home_score", None), getattr(row, "away_score", None)
             if hs is not None and as_ is not None and not (pd.isna(hs) or pd.isna(as_)):
-                self.update(home, away, int(hs), int(as_), bool(getattr(row, "neutral", False)))
+                self.update(home, away, int(hs), int(as_), neutral)
         values = [out[m] for m in matches["match_id"]]
         return pd.DataFrame(
             values, columns=["elo_home", "elo_away", "elo_diff", "elo_games"]
@@ -180,9 +195,14 @@ def match_table(data) -> pd.DataFrame:
         "away_team",
         "home_score",
         "away_score",
+        "competition_stage",
     ]
     frame = pd.DataFrame(rows, columns=cols)
-    frame["neutral"] = frame["competition"].map(lambda c: neutral_venue(str(c))).astype(bool)
+    frame["neutral"] = [
+        neutral_venue(str(c), None if pd.isna(s) else str(s))
+        for c, s in zip(frame["competition"], frame["competition_stage"], strict=True)
+    ]
+    frame = frame.drop(columns="competition_stage")
     return frame
 
 

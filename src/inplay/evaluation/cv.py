@@ -135,7 +135,8 @@ def split_folds(
             )
         dates = df["match_date"].astype(str)
         if cutoff is None:
-            cutoff = str(df.drop_duplicates("match_id")["match_date"].astype(str).median())
+            match_dates = np.sort(df.drop_duplicates("match_id")["match_date"].astype(str))
+            cutoff = str(match_dates[len(match_dates) // 2])  # the median date (a string)
         fold = np.where(dates.to_numpy() >= cutoff, 0, -1)
         if (fold == 0).all() or (fold == -1).all():
             raise ConfigError(f"cutoff {cutoff} leaves no training or no test match")

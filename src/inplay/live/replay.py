@@ -150,7 +150,7 @@ def encode_event(event: dict, match: Match, sent_at: float | None = None) -> tup
     value["match_id"] = match.match_id
     value["home_team"] = match.home_team
     value["away_team"] = match.away_team
-    value["neutral"] = neutral_venue(match.competition)
+    value["neutral"] = neutral_venue(match.competition, match.competition_stage)
     value["sent_at"] = time.time() if sent_at is None else sent_at
     return str(match.match_id).encode(), orjson.dumps(value)
 

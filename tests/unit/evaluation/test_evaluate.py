@@ -296,3 +296,16 @@ def test_evaluate_adds_baseline_and_calibration(snaps):
     fig = reliability_figure(result.oof)
     assert len(fig.data) == 2 * 3 + 3
     assert "StatsBomb" in str(fig.layout.annotations)
+
+
+def test_time_split_without_cutoff_tests_from_the_median_date(snaps):
+    # Regression: the default cutoff took the median of date strings, which pandas refuses.
+    ids = sorted(snaps["match_id"].unique())
+    dates = {m: f"2020-01-{1 + i % 28:02d}" if i < 28 else "2021-06-01" for i, m in enumerate(ids)}
+    dated = snaps.assign(match_date=snaps["match_id"].map(dates))
+    ordered = sorted(dates.values())
+    cutoff = ordered[len(ordered) // 2]
+    oof = grouped_cv_predictions(dated, ["climatology"], split="time")
+    tested = {m for m, d in dates.items() if d >= cutoff}
+    assert set(oof["match_id"]) == tested
+    assert 0 < len(tested) < len(ids)

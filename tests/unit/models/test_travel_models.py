@@ -1,11 +1,13 @@
 """The travel baselines (``skellam``, ``scoreboard_xg``) and the neutral-venue column."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
 from synthetic import make_snapshots
 
-from inplay.data.ratings import match_priors
+from inplay.data.ratings import EloRatings, match_priors, neutral_venue
 from inplay.models import EPS, GoalRateModel, make_model, prepare_snapshots
 
 
@@ -86,9 +88,19 @@ def test_skellam_home_lead_late_is_near_certain(skellam):
     p = skellam.predict_proba(live_row(85.0, 2, 0))[0]
     assert p[0] > 0.9
     assert p[0] > skellam.predict_proba(live_row(60.0, 2, 0))[0, 0]  # less time for a comeback
-    # a red card against the home side lowers its chances
-    red = skellam.predict_proba(live_row(30.0, 0, 0, home_red_cards=1))[0, 0]
-    assert red < skellam.predict_proba(live_row(30.0, 0, 0))[0, 0]
+
+
+def test_skellam_red_cards_act_on_the_right_side(skellam):
+    # the synthetic red cards do not change the rates, so set the effects by hand:
+    # a side with a man sent off scores less, its opponent more
+    model = copy.deepcopy(skellam)
+    model.params_[1 + model.features.index("red_for")] = -0.5
+    model.params_[1 + model.features.index("red_against")] = 0.3
+    level = model.predict_proba(live_row(30.0, 0, 0))[0]
+    home_red = model.predict_proba(live_row(30.0, 0, 0, home_red_cards=1))[0]
+    away_red = model.predict_proba(live_row(30.0, 0, 0, away_red_cards=1))[0]
+    assert home_red[0] < level[0] < away_red[0]
+    assert home_red[2] > level[2] > away_red[2]
 
 
 # ---- neutral venue -------------------------------------------------------------------------
@@ -162,3 +174,44 @@ def test_match_priors_neutral_column():
     assert absent["neutral"].tolist() == [0.0, 0.0, 0.0]
     # the Elo prior is still there: every team is new, so each difference is 0
     assert priors["elo_diff"].tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("competition", "stage", "neutral"),
+    [
+        ("FIFA World Cup", "Group Stage", True),
+        ("Women's World Cup", "Final", True),
+        ("UEFA Euro", None, True),
+        ("Champions League", "Final", True),
+        ("Champions League", None, True),  # StatsBomb's Champions League data: finals only
+        ("Champions League", "Group Stage", False),
+        ("UEFA Europa League", "Round of 16", False),
+        ("La Liga", None, False),
+        ("FA Women's Super League", "Regular Season", False),
+    ],
+)
+def test_neutral_venue(competition, stage, neutral):
+    assert neutral_venue(competition, stage) is neutral
+
+
+def test_elo_treats_a_missing_venue_as_home():
+    # Regression: a NaN 'neutral' counted as neutral in the Elo update (bool(nan) is True)
+    # while the models read it as a home match.
+    def table(neutral):
+        return pd.DataFrame(
+            {
+                "match_id": [1, 2],
+                "match_date": ["2020-01-01", "2020-01-08"],
+                "home_team": ["A", "A"],
+                "away_team": ["B", "B"],
+                "home_score": [1, 1],
+                "away_score": [0, 0],
+                "neutral": neutral,
+            }
+        )
+
+    missing = EloRatings().run(table([np.nan, np.nan]))["elo_diff"].iloc[1]
+    home = EloRatings().run(table([False, False]))["elo_diff"].iloc[1]
+    neutral = EloRatings().run(table([True, True]))["elo_diff"].iloc[1]
+    assert missing == pytest.approx(home)
+    assert missing != pytest.approx(neutral)
