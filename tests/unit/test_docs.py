@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -71,3 +72,22 @@ def test_named_modules_paths_and_make_targets_exist(page: Path):
     makefile = (ROOT / "Makefile").read_text()
     for target in MAKE_TARGET.findall(text):
         assert re.search(rf"^{re.escape(target)}:", makefile, re.MULTILINE), f"make {target}"
+
+
+def test_readme_model_figures_come_from_the_benchmark_results():
+    results = json.loads((ROOT / "benchmarks" / "results" / "models.json").read_text())
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## How good are the probabilities", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 3, rows  # the header and one row per split
+    for row, split in zip(rows[1:], ("competition", "time"), strict=True):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        model = next(m for m in results["splits"][split]["overall"] if m["model"] == "goal_rate")
+        expected = [
+            f"{model['log_loss']:.4f}",
+            f"{model['log_loss_vs_scoreboard_pct']:+.1f} %",
+            f"{model['log_loss_vs_skellam_pct']:+.1f} %",
+            f"{model['ece_top']:.3f}",
+            f"{model['ece_top_first_half']:.3f}",
+        ]
+        assert cells[1:] == expected, f"README row {cells[0]!r} differs from models.json"
