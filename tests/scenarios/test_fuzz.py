@@ -536,13 +536,15 @@ def counted(stats) -> int:
 
 
 def check_numbers(body: dict[str, Any], optional: tuple[str, ...] = ()) -> None:
-    """Every value is a team name, an event type, or a finite number (None where optional)."""
+    """Every value is a team name, an event type, the venue flag or a finite number."""
     for name, value in body.items():
         if value is None and name in optional:
             continue
         if isinstance(value, str) and name in ("home_team", "away_team", "model_version"):
             continue
         if name == "event_type" and isinstance(value, str):
+            continue
+        if name == "neutral" and isinstance(value, bool):
             continue
         assert isinstance(value, int | float) and not isinstance(value, bool), (name, body)
         assert math.isfinite(value), (name, body)

@@ -65,7 +65,7 @@ def teams_of(match_id: int, event: Mapping[str, Any], known: bool) -> tuple[str,
         known: Whether the match has a state already (changes the reason only).
 
     Raises:
-        EventError: missing, empty or equal names.
+        EventError: missing, empty or equal names; ``neutral`` present but not a boolean.
     """
     home, away = event.get("home_team"), event.get("away_team")
     if not (isinstance(home, str) and isinstance(away, str) and home.strip() and away.strip()):
@@ -74,6 +74,8 @@ def teams_of(match_id: int, event: Mapping[str, Any], known: bool) -> tuple[str,
         raise EventError("fields 'home_team' and 'away_team' must be team names")
     if home == away:
         raise EventError(f"home_team and away_team are the same team in match {match_id}")
+    if not isinstance(event.get("neutral", False), bool):
+        raise EventError("field 'neutral' must be true or false (is the venue neutral?)")
     return home, away
 
 
@@ -93,7 +95,7 @@ def parse_event(
     Raises:
         EventError: not a JSON object; ``match_id`` not a positive 64-bit integer; the
             match already ended; ``home_team``/``away_team`` missing, empty, equal, or not
-            those the match started with.
+            those the match started with; ``neutral`` not a boolean.
     """
     event = decode_event(value)
     match_id = match_id_of(event)

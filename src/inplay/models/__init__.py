@@ -37,7 +37,8 @@ Persistence: :func:`save_model` writes ``<out_dir>/<name>/model.pkl`` and ``mode
 Modules: :mod:`~inplay.models.base` (the interface, :data:`CLASSES`, :func:`encode_result`),
 :mod:`~inplay.models.state` (:func:`prepare_snapshots`), :mod:`~inplay.models.baselines`,
 :mod:`~inplay.models.goal_rate`, :mod:`~inplay.models.boosted`,
-:mod:`~inplay.models.calibration`, :mod:`~inplay.models.folds` (match-grouped folds),
+:mod:`~inplay.models.calibration`, :mod:`~inplay.models.adapt` (per-competition adaptation
+from ended matches), :mod:`~inplay.models.folds` (match-grouped folds),
 :mod:`~inplay.models.registry` (:data:`MODELS`, :data:`DEFAULT_MODELS`, :func:`make_model`) and
 :mod:`~inplay.models.persistence`. This package re-exports their public API.
 """
