@@ -8,13 +8,13 @@ Usage::
 Three splits, always by whole matches: leave one competition out (each competition weighs the
 same; reported first, since it is what the live model meets), a forward split in time (fit
 before ``--cutoff``, test after) and grouped 5-fold cross-validation. For each: log loss, Brier,
-RPS, top-label ECE (5 bins) overall and by phase beside the scoreboard and Poisson-Skellam
-baselines, the table per competition, and how far p_home moves per goal-free minute. Competitions
-that are one team's matches (StatsBomb's La Liga: Barcelona) are also reported apart, and on
-held-out data goal_rate is also scored adapted to each competition from its earlier ended
-matches (``goal_rate+adapt``, :mod:`inplay.models.adapt`). Prints the
-tables and the targets of the "model that travels" issue, and writes everything as JSON with
-date, machine and versions. A benchmark, not a test.
+RPS, top-label ECE (5 bins) and class-wise ECE (10 bins) overall and by phase beside the
+scoreboard and Poisson-Skellam baselines, the table per competition, and how far p_home moves
+per goal-free minute. Competitions that are one team's matches (StatsBomb's La Liga:
+Barcelona) are also reported apart, and on held-out data goal_rate is also scored adapted to
+each competition from its earlier ended matches (``goal_rate+adapt``,
+:mod:`inplay.models.adapt`). Prints the tables and the targets of the "model that travels"
+issue, and writes everything as JSON with date, machine and versions. A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -66,6 +66,10 @@ SHOWN = [
     "ece_top_first_half",
     "ece_top_second_half",
     "ece_top_final_10pct",
+    "ece_class",
+    "ece_class_first_half",
+    "ece_class_second_half",
+    "ece_class_final_10pct",
     "log_loss_vs_scoreboard_pct",
     "log_loss_vs_skellam_pct",
 ]

@@ -130,3 +130,21 @@ def make_snapshots(
                     }
                 )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def with_teams(
+    snaps: pd.DataFrame, n_teams: int = 12, seed: int = 0, start: str = "2020-01-01"
+) -> pd.DataFrame:
+    """Give each synthetic match two teams and a date (one match per day, in id order)."""
+    rng = np.random.default_rng(seed)
+    ids = sorted(snaps["match_id"].unique())
+    pairs = {m: rng.choice(n_teams, size=2, replace=False) for m in ids}
+    day = {
+        m: (pd.Timestamp(start) + pd.Timedelta(days=i)).strftime("%Y-%m-%d")
+        for i, m in enumerate(ids)
+    }
+    return snaps.assign(
+        home_team=snaps["match_id"].map(lambda m: f"team{pairs[m][0]}"),
+        away_team=snaps["match_id"].map(lambda m: f"team{pairs[m][1]}"),
+        match_date=snaps["match_id"].map(day),
+    )

@@ -165,7 +165,7 @@ def score(y: Any, p: Any) -> dict[str, float]:
     return {name: float(fn(codes, probs).mean()) for name, fn in ROW_METRICS.items()}
 
 
-def ece(y: Any, p: Any, n_bins: int = 10) -> float:
+def ece(y: Any, p: Any, n_bins: int = 10, weights: Any | None = None) -> float:
     """Expected calibration error, class-wise, with equal-width bins.
 
     For each class k, the rows are binned by ``p_k`` into ``n_bins`` bins of [0, 1]; the class
@@ -176,52 +176,65 @@ def ece(y: Any, p: Any, n_bins: int = 10) -> float:
         y: Results as codes 0/1/2 or letters H/D/A.
         p: ``(n, 3)`` probabilities in H, D, A order.
         n_bins: Number of bins.
+        weights: Optional non-negative row weights (``None``: every row the same).
 
     Returns:
         The ECE in [0, 1].
     """
-    return float(np.mean(list(class_ece(y, p, n_bins).values())))
+    return float(np.mean(list(class_ece(y, p, n_bins, weights).values())))
 
 
-def class_ece(y: Any, p: Any, n_bins: int = 10) -> dict[str, float]:
+def class_ece(y: Any, p: Any, n_bins: int = 10, weights: Any | None = None) -> dict[str, float]:
     """Calibration error of each class (see :func:`ece`), keyed ``H``, ``D``, ``A``."""
-    table = reliability_table(y, p, n_bins)
+    table = reliability_table(y, p, n_bins, weights)
     errors = {}
     for label, part in table.groupby("outcome", sort=False):
-        w = part["n_rows"] / part["n_rows"].sum()
+        w = part["weight"] / part["weight"].sum()
         errors[str(label)] = float((w * (part["mean_p"] - part["observed"]).abs()).sum())
     return errors
 
 
-def reliability_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
+def _row_weights(weights: Any | None, n: int) -> np.ndarray:
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (n,) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be one non-negative number per row, not all zero")
+    return w
+
+
+def reliability_table(y: Any, p: Any, n_bins: int = 10, weights: Any | None = None) -> pd.DataFrame:
     """Reliability diagram data: forecast against observed frequency, per class and bin.
 
     Args:
         y: Results as codes 0/1/2 or letters H/D/A.
         p: ``(n, 3)`` probabilities in H, D, A order.
         n_bins: Number of equal-width bins of [0, 1].
+        weights: Optional non-negative row weights (``None``: every row the same).
 
     Returns:
         One row per class and non-empty bin: ``outcome`` (H/D/A), ``bin`` (0..n_bins-1),
-        ``mean_p``, ``observed``, ``n_rows``.
+        ``mean_p``, ``observed`` (both weighted), ``n_rows`` and ``weight`` (the bin's total
+        weight; equal to ``n_rows`` without weights).
     """
     codes, probs = _check(y, p)
+    w = _row_weights(weights, codes.size)
     rows = []
     for k, label in enumerate(CLASSES):
         pk = probs[:, k]
         idx = np.minimum((pk * n_bins).astype(int), n_bins - 1)
         hit = (codes == k).astype(float)
         n = np.bincount(idx, minlength=n_bins)
-        sum_p = np.bincount(idx, weights=pk, minlength=n_bins)
-        sum_o = np.bincount(idx, weights=hit, minlength=n_bins)
-        for b in np.flatnonzero(n):
+        wsum = np.bincount(idx, weights=w, minlength=n_bins)
+        sum_p = np.bincount(idx, weights=w * pk, minlength=n_bins)
+        sum_o = np.bincount(idx, weights=w * hit, minlength=n_bins)
+        for b in np.flatnonzero(wsum > 0):
             rows.append(
                 {
                     "outcome": label,
                     "bin": int(b),
-                    "mean_p": sum_p[b] / n[b],
-                    "observed": sum_o[b] / n[b],
+                    "mean_p": sum_p[b] / wsum[b],
+                    "observed": sum_o[b] / wsum[b],
                     "n_rows": int(n[b]),
+                    "weight": float(wsum[b]),
                 }
             )
     return pd.DataFrame(rows)
@@ -248,9 +261,7 @@ def top_label_reliability(
         the total weight) and ``n_rows``.
     """
     codes, probs = _check(y, p)
-    w = np.ones(codes.size) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape != codes.shape or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("weights must be one non-negative number per row, not all zero")
+    w = _row_weights(weights, codes.size)
     top = probs.argmax(axis=1)
     conf = probs[np.arange(codes.size), top]
     idx = np.minimum((conf * n_bins).astype(int), n_bins - 1)

@@ -5,8 +5,10 @@ seasons after its training data (the time split) shows how it travels. The table
 out-of-fold frame of :func:`inplay.evaluation.cv.grouped_cv_predictions`:
 
 * :func:`travel_table`: log loss, Brier and RPS with every competition weighing the same
-  (``weighting="competition"``), and top-label ECE (:func:`~inplay.evaluation.metrics.
-  top_label_ece`, 5 bins) overall and by phase (:data:`PHASES`), beside the baselines;
+  (``weighting="competition"``), and calibration in both definitions, top-label ECE
+  (:func:`~inplay.evaluation.metrics.top_label_ece`, 5 bins) and class-wise ECE
+  (:func:`~inplay.evaluation.metrics.ece`, 10 bins), overall and by phase (:data:`PHASES`),
+  beside the baselines;
 * :func:`phase_reliability`: the data of the reliability diagram per phase;
 * :func:`movement_table`: how far ``p_home`` moves per goal-free minute, by period of the match
   (:data:`MOVEMENT_PERIODS`), beside a reference model;
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from inplay.evaluation.metrics import ROW_METRICS, top_label_ece, top_label_reliability
+from inplay.evaluation.metrics import ROW_METRICS, ece, top_label_ece, top_label_reliability
 from inplay.models import PROB_COLUMNS, encode_result
 
 __all__ = [
@@ -99,8 +101,12 @@ def _model_row(part: pd.DataFrame, weighting: str) -> dict[str, float]:
         row[metric] = float(np.average(ROW_METRICS[metric](codes, probs), weights=w))
     for phase in PHASES:
         mask = phase_mask(part["clock"], phase)
-        name = "ece_top" if phase == "overall" else f"ece_top_{phase}"
-        row[name] = top_label_ece(codes[mask], probs[mask], 5, w[mask]) if mask.any() else np.nan
+        suffix = "" if phase == "overall" else f"_{phase}"
+        if not mask.any():
+            row[f"ece_top{suffix}"] = row[f"ece_class{suffix}"] = np.nan
+            continue
+        row[f"ece_top{suffix}"] = top_label_ece(codes[mask], probs[mask], 5, w[mask])
+        row[f"ece_class{suffix}"] = ece(codes[mask], probs[mask], 10, w[mask])
     return row
 
 
@@ -120,8 +126,8 @@ def travel_table(
 
     Returns:
         One row per model: ``model``, ``n_matches``, ``n_competitions``, ``log_loss``,
-        ``brier``, ``rps``, ``ece_top`` and ``ece_top_<phase>`` for each phase, and the
-        comparisons.
+        ``brier``, ``rps``, ``ece_top``/``ece_class`` and ``ece_top_<phase>``/
+        ``ece_class_<phase>`` for each phase, and the comparisons.
     """
     rows = [
         {"model": name, **_model_row(part, weighting)}

@@ -271,3 +271,22 @@ def test_one_team_competitions():
     assert one_team_competitions(pd.concat([matches, extra])) == {}
     assert one_team_competitions(matches.drop(columns=["home_team", "away_team"])) == {}
     assert one_team_competitions(matches.drop(columns=["away_team"])) == {}
+
+
+def test_class_ece_takes_weights():
+    from inplay.evaluation.metrics import ece, reliability_table
+
+    # Rows 0-1 say H at 0.6 (bin 6) and both end H; row 2 says H at 0.6 and ends A.
+    p = np.array([[0.6, 0.2, 0.2], [0.6, 0.2, 0.2], [0.6, 0.2, 0.2]])
+    y = np.array(["H", "H", "A"])
+    plain = ece(y, p)
+    # Unweighted: H bin: observed 2/3 vs 0.6; D: 0 vs 0.2; A: 1/3 vs 0.2.
+    assert plain == pytest.approx(np.mean([2 / 3 - 0.6, 0.2, 1 / 3 - 0.2]))
+    # Weight 2 on the away win: H observed 2/4, A observed 2/4.
+    weighted = ece(y, p, weights=[1.0, 1.0, 2.0])
+    assert weighted == pytest.approx(np.mean([0.6 - 0.5, 0.2, 0.5 - 0.2]))
+    table = reliability_table(y, p, weights=[1.0, 1.0, 2.0])
+    assert table.loc[table["outcome"] == "H", "weight"].iloc[0] == pytest.approx(4.0)
+    assert table.loc[table["outcome"] == "H", "n_rows"].iloc[0] == 3
+    with pytest.raises(ValueError, match="weights"):
+        ece(y, p, weights=[1.0, -1.0, 1.0])

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixtures_statsbomb import make_event, make_match, write_open_data
-from synthetic import make_snapshots
+from synthetic import make_snapshots, with_teams
 
 from inplay.data.ratings import EloRatings, attach_priors, demargin, match_priors
 from inplay.evaluation.backtest import BACKTEST_COLUMNS, backtest
@@ -18,22 +18,6 @@ from inplay.models import (
     remaining_minutes,
     save_model,
 )
-
-
-def with_teams(snaps: pd.DataFrame, n_teams: int = 12, seed: int = 0) -> pd.DataFrame:
-    """Give each synthetic match two teams and a date (one match per day, in id order)."""
-    rng = np.random.default_rng(seed)
-    ids = sorted(snaps["match_id"].unique())
-    pairs = {m: rng.choice(n_teams, size=2, replace=False) for m in ids}
-    day = {
-        m: (pd.Timestamp("2020-01-01") + pd.Timedelta(days=i)).strftime("%Y-%m-%d")
-        for i, m in enumerate(ids)
-    }
-    return snaps.assign(
-        home_team=snaps["match_id"].map(lambda m: f"team{pairs[m][0]}"),
-        away_team=snaps["match_id"].map(lambda m: f"team{pairs[m][1]}"),
-        match_date=snaps["match_id"].map(day),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -5,28 +5,15 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic import make_snapshots
+from synthetic import make_snapshots, with_teams
 
 from inplay.data.ratings import EloRatings, match_priors, neutral_venue
 from inplay.models import EPS, GoalRateModel, make_model, prepare_snapshots
 
 
-def with_teams(snaps: pd.DataFrame, n_teams: int = 8, seed: int = 0) -> pd.DataFrame:
-    """Give each synthetic match two teams and a date (as in test_goal_models.py)."""
-    rng = np.random.default_rng(seed)
-    ids = sorted(snaps["match_id"].unique())
-    pairs = {m: rng.choice(n_teams, size=2, replace=False) for m in ids}
-    day = {m: (pd.Timestamp("2021-01-01") + pd.Timedelta(days=i)) for i, m in enumerate(ids)}
-    return snaps.assign(
-        home_team=snaps["match_id"].map(lambda m: f"team{pairs[m][0]}"),
-        away_team=snaps["match_id"].map(lambda m: f"team{pairs[m][1]}"),
-        match_date=snaps["match_id"].map(lambda m: day[m].strftime("%Y-%m-%d")),
-    )
-
-
 @pytest.fixture(scope="module")
 def snaps() -> pd.DataFrame:
-    return with_teams(make_snapshots(n_matches=60, seed=5, strength=1.5))
+    return with_teams(make_snapshots(n_matches=60, seed=5, strength=1.5), 8, 0, "2021-01-01")
 
 
 @pytest.fixture(scope="module")
