@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from inplay import config
 from inplay.config import ConfigError
+from inplay.errors import BrokerError
 from inplay.kafka import io as kafka_io
 
 __all__ = [
@@ -44,6 +46,36 @@ def _replication(description: dict) -> int:
     return max(len(p.get("replica_nodes") or []) for p in partitions)
 
 
+def _wait_until_listed(admin: Any, names: list[str], partitions: int) -> None:
+    """Wait until the cluster's metadata lists every new topic with all its partitions.
+
+    The broker answers CreateTopics once the controller has the topic; its metadata may list
+    it a moment later (seen on Apache Kafka 4.1: a describe straight after creating six topics
+    found five). So creation returns only once a describe would see them all.
+
+    Raises:
+        BrokerError: not all listed within ``KAFKA_BOOTSTRAP_TIMEOUT_MS``; names those missing.
+    """
+    timeout_s = config.client_settings()["bootstrap_timeout_ms"] / 1000.0
+    deadline = time.monotonic() + timeout_s
+    while True:
+        listed = _existing_partitions(admin, names)
+        missing = [
+            name
+            for name in names
+            if len((listed.get(name) or {}).get("partitions") or []) < partitions
+        ]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise BrokerError(
+                f"topics {missing} were created but the cluster's metadata did not list them "
+                f"(with {partitions} partitions) within {timeout_s:.0f} s "
+                "(KAFKA_BOOTSTRAP_TIMEOUT_MS); check the broker's log"
+            )
+        time.sleep(0.05)  # polling interval of the condition above, not a synchronisation
+
+
 def create_topics(
     bootstrap: str | None = None,
     topics: Iterable[str] = config.TOPICS,
@@ -64,6 +96,7 @@ def create_topics(
 
     Raises:
         ConfigError: no broker is configured or it cannot be reached.
+        BrokerError: created topics did not show in the cluster's metadata in time.
     """
     names = list(dict.fromkeys(topics))
     admin = kafka_io.make_admin(bootstrap)
@@ -78,6 +111,9 @@ def create_topics(
                 result[name] = "created"
             except TopicAlreadyExistsError:
                 existing.update(_existing_partitions(admin, [name]))
+        created = [name for name, outcome in result.items() if outcome == "created"]
+        if created:
+            _wait_until_listed(admin, created, partitions)
         for name, description in existing.items():
             count = len(description.get("partitions") or [])
             if count == partitions:
