@@ -75,8 +75,7 @@ def game_state(df: pd.DataFrame) -> pd.Series:
     Returns:
         A string series indexed like ``df``.
     """
-    h = "reg_home_goals" if "reg_home_goals" in df.columns else "home_goals"
-    a = "reg_away_goals" if "reg_away_goals" in df.columns else "away_goals"
+    h, a = _goal_columns(df) or ("home_goals", "away_goals")
     margin = (df[h] - df[a]).abs().to_numpy()
     labels = np.where(margin == 0, "level", np.where(margin == 1, "one-goal", "two+"))
     return pd.Series(labels, index=df.index)
@@ -89,12 +88,20 @@ def _red_card(df: pd.DataFrame) -> np.ndarray:
     return (df[cols].fillna(0).sum(axis=1) > 0).to_numpy()
 
 
-def _goals(df: pd.DataFrame) -> np.ndarray:
-    """Regulation goals scored so far in each row (both sides; 0 without goal columns)."""
+def _goal_columns(df: pd.DataFrame) -> tuple[str, str] | None:
+    """The home and away goal columns: regulation goals if present, else goals, else None."""
     for h, a in (("reg_home_goals", "reg_away_goals"), ("home_goals", "away_goals")):
         if h in df.columns and a in df.columns:
-            return (df[h].fillna(0) + df[a].fillna(0)).to_numpy(dtype=int)
-    return np.zeros(len(df), dtype=int)
+            return h, a
+    return None
+
+
+def _goals(df: pd.DataFrame) -> np.ndarray:
+    """Regulation goals scored so far in each row (both sides; 0 without goal columns)."""
+    columns = _goal_columns(df)
+    if columns is None:
+        return np.zeros(len(df), dtype=int)
+    return (df[columns[0]].fillna(0) + df[columns[1]].fillna(0)).to_numpy(dtype=int)
 
 
 def split_folds(

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from inplay.evaluation.metrics import ROW_METRICS, ece, top_label_ece, top_label_reliability
+from inplay.evaluation.tables import _add_relative
 from inplay.models import PROB_COLUMNS, encode_result
 
 __all__ = [
@@ -121,8 +122,8 @@ def travel_table(
         oof: Out-of-fold predictions (``model``, ``match_id``, ``competition_id``, ``clock``,
             ``result`` and the probabilities).
         weighting: ``"competition"`` (each competition weighs the same) or ``"row"``.
-        baselines: Models to compare with; each present one adds ``log_loss_vs_<name>_pct``
-            (+ = the model's log loss is that much lower).
+        baselines: Models to compare with; each present one adds ``<metric>_vs_<name>_pct``
+            for log loss, Brier and RPS (+ = the model's is that much lower).
 
     Returns:
         One row per model: ``model``, ``n_matches``, ``n_competitions``, ``log_loss``,
@@ -135,9 +136,7 @@ def travel_table(
     ]
     table = pd.DataFrame(rows)
     for base in baselines:
-        ref = table.loc[table["model"] == base, "log_loss"]
-        if len(ref):
-            table[f"log_loss_vs_{base}_pct"] = 100.0 * (1.0 - table["log_loss"] / ref.iloc[0])
+        table = _add_relative(table, [], base)
     return table
 
 
