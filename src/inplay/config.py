@@ -106,6 +106,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INPLAY_RELIABILITY_DIR", "path", "data/reliability", "recorded reliability runs"),
     Setting("INPLAY_SCORER_GROUP", "str", "inplay-scorer", "the live scorer's consumer group"),
     Setting(
+        "INPLAY_SCORER_INSTANCE_ID",
+        "str",
+        "(none)",
+        "a scoring worker's stable group.instance.id (static membership: a restarted worker "
+        "gets its partitions back at once); one distinct id per worker",
+    ),
+    Setting(
         "INPLAY_KAFKA_CLIENT", "str", "kafka-python", "Kafka client: kafka-python or confluent"
     ),
     Setting("INPLAY_PROGRESS", "bool", "1", "draw progress bars (0 = none)"),

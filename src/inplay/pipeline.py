@@ -242,13 +242,19 @@ def score_live(
     progress: bool = True,
     handle_signals: bool = False,
     client: str | None = None,
+    instance_id: str | None = None,
     **topics: str,
 ):
     """Run one scoring worker until ``max_events`` or ``idle_timeout``; returns its stats."""
     from inplay.live.scorer import Scorer
 
     scorer = Scorer(
-        load_scoring_model(model), bootstrap=bootstrap, group_id=group_id, client=client, **topics
+        load_scoring_model(model),
+        bootstrap=bootstrap,
+        group_id=group_id,
+        client=client,
+        instance_id=instance_id,
+        **topics,
     )
     return scorer.run(
         max_events=max_events,
@@ -258,10 +264,11 @@ def score_live(
     )
 
 
-def score_workers(n: int, argv: list[str]) -> int:
+def score_workers(n: int, argv: list[str], instance_id: str | None = None) -> int:
     """Run ``n`` scoring worker processes in one consumer group until they all stop.
 
-    Each worker is ``inplay score`` with the same arguments (``argv``) and ``--workers 1``;
+    Each worker is ``inplay score`` with the same arguments (``argv``) and ``--workers 1``
+    (and, given ``instance_id``, ``--instance-id instance_id-k`` for worker k);
     SIGTERM/SIGINT are passed on, so every worker finishes its batch, commits and leaves.
 
     Returns:
@@ -281,7 +288,8 @@ def score_workers(n: int, argv: list[str]) -> int:
         elif not arg.startswith("--workers="):
             args.append(arg)
     cmd = [sys.executable, "-m", "inplay.cli", *args, "--workers", "1"]
-    procs = [subprocess.Popen(cmd) for _ in range(n)]
+    ids = [["--instance-id", f"{instance_id}-{k}"] if instance_id else [] for k in range(1, n + 1)]
+    procs = [subprocess.Popen(cmd + extra) for extra in ids]
 
     def forward(signum, _frame):
         for proc in procs:

@@ -14,9 +14,11 @@ import orjson
 import pandas as pd
 import pytest
 from fixtures_statsbomb import long_match, make_event, make_match, write_open_data
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 
 from inplay.data.statsbomb import StatsBombData
 from inplay.features import minute_snapshots
+from inplay.features.events import MATCH_END
 from inplay.kafka import io as kafka_io
 from inplay.kafka.clients import Record, make_producer_client
 from inplay.live import messages
@@ -133,7 +135,7 @@ def test_rebalance_gives_the_same_predictions(kafka_bootstrap, fresh_topics, lea
     thread_a = start(a)
     wait_for(lambda: consumed(a) == len(thirds[0]), "worker A to score the first third")
 
-    thread_b = start(b)  # B joins: A gives up partitions, B rebuilds their matches
+    thread_b = start(b)  # B joins: A gives up partitions, B restores their matches
     wait_for(
         lambda: a.assigned and b.assigned and set(a.assigned) | set(b.assigned) == all_parts,
         "A and B to share the partitions",
@@ -154,10 +156,16 @@ def test_rebalance_gives_the_same_predictions(kafka_bootstrap, fresh_topics, lea
     b.stop(), c.stop()
     thread_b.join(timeout=60), thread_c.join(timeout=60)
 
-    # State really came from the partitions: B took over A's matches mid-match, and C (if its
-    # partitions hold matches; the keys may hash onto fewer than 3) rebuilt before scoring.
-    assert b.stats.rebuilt > 0
-    assert c.stats.consumed == 0 or c.stats.rebuilt > 0
+    # State really came from the changelog: B took over A's matches mid-match, and C (if its
+    # partitions hold matches; the keys may hash onto fewer than 3) restored before scoring,
+    # each reading one changelog record per live match it took over (and one index per
+    # partition), not the partitions' history.
+    assert b.stats.restored > 0
+    assert c.stats.consumed == 0 or c.stats.restored > 0
+    for w in workers:
+        assert w.stats.rebuilt == 0, "a partition was re-read although its changelog had states"
+        assert w.stats.changelog_reads <= w.stats.restored + w.stats.restored_partitions
+        assert w.stats.publish_retries == 0  # e.g. a producer waiting for the changelog's metadata
     assert sum(w.stats.quarantined for w in workers) == 0
     for name in ("results_topic", "requests_topic"):
         expected = by_key(kafka_bootstrap, ref[name], KIND_OF[name])
@@ -167,6 +175,85 @@ def test_rebalance_gives_the_same_predictions(kafka_bootstrap, fresh_topics, lea
             # At-least-once: a prediction may come twice, but every copy is the same.
             for copy in copies:
                 assert copy == expected[key][0], f"{name} {key} differs after rebalances"
+
+
+def changelog_records(bootstrap: str, scorer: Scorer) -> int:
+    return len(kafka_io.read_topic(scorer.store.changelog.topic, bootstrap, timeout=60))
+
+
+def live_after(part) -> int:
+    """Matches started and not ended in a part of a schedule."""
+    started = {match.match_id for _t, match, _e in part}
+    ended = {m.match_id for _t, m, e in part if e["type"]["name"].lower() == MATCH_END}
+    return len(started - ended)
+
+
+def assert_as_one_worker(bootstrap: str, fresh_topics, model, schedule, topics) -> None:
+    """Every request and result on ``topics`` equals what one worker publishes."""
+    ref = topic_set(fresh_topics, "ref")
+    send(bootstrap, ref["events_topic"], schedule)
+    single = Scorer(model, bootstrap=bootstrap, group_id=f"ref-{uuid.uuid4().hex[:6]}", **ref)
+    single.run(idle_timeout=8, progress=False)
+    for name in ("results_topic", "requests_topic"):
+        expected = by_key(bootstrap, ref[name], KIND_OF[name])
+        got = by_key(bootstrap, topics[name], KIND_OF[name])
+        assert set(got) == set(expected)
+        assert all(c == expected[k][0] for k, copies in got.items() for c in copies)
+
+
+@pytest.mark.kafka
+def test_restore_reads_one_changelog_record_per_live_match(
+    kafka_bootstrap, fresh_topics, league, model
+):
+    """A worker taking over restores each live match from one changelog record, not history.
+
+    A scores the first half in small batches (many changelog records per match) and stops; B
+    restores every partition, then scores the second half exactly as one worker would.
+    """
+    loaded = [(m, league.events(m.match_id)) for m in league.matches()]
+    schedule = list(matchday(loaded, end_markers=True))
+    half = len(schedule) // 2
+    topics = topic_set(fresh_topics, "cl")
+    group = f"cl-{uuid.uuid4().hex[:6]}"
+    a, b = (Scorer(model, bootstrap=kafka_bootstrap, group_id=group, **topics) for _ in "ab")
+    send(kafka_bootstrap, topics["events_topic"], schedule[:half])
+    a.run(max_events=half, max_records=20, progress=False)
+    live = live_after(schedule[:half])
+    assert live > 0 and a.stats.publish_retries == 0
+    send(kafka_bootstrap, topics["events_topic"], schedule[half:])
+    b.run(idle_timeout=8, progress=False)
+
+    assert b.stats.consumed == len(schedule) - half  # only the events after the commit
+    assert b.stats.restored == live and b.stats.rebuilt == 0
+    assert b.stats.changelog_reads == live + b.stats.restored_partitions  # states + one index
+    assert changelog_records(kafka_bootstrap, b) > 3 * b.stats.changelog_reads
+    assert_as_one_worker(kafka_bootstrap, fresh_topics, model, schedule, topics)
+
+
+@pytest.mark.kafka
+def test_partitions_without_changelog_are_rebuilt_then_written(
+    kafka_bootstrap, fresh_topics, league, model
+):
+    """Offsets committed without a changelog (changelog=False): rebuilt from the events, and
+    the rebuilt states reach the changelog, so the next worker restores them."""
+    loaded = [(m, league.events(m.match_id)) for m in league.matches()]
+    schedule = list(matchday(loaded, end_markers=True))
+    cut = [len(schedule) // 3, 2 * len(schedule) // 3]
+    topics = topic_set(fresh_topics, "nocl")
+    group = f"nocl-{uuid.uuid4().hex[:6]}"
+    send(kafka_bootstrap, topics["events_topic"], schedule[: cut[0]])
+    old = Scorer(model, bootstrap=kafka_bootstrap, group_id=group, changelog=False, **topics)
+    old.run(max_events=cut[0], progress=False)
+    send(kafka_bootstrap, topics["events_topic"], schedule[cut[0] : cut[1]])
+    new = Scorer(model, bootstrap=kafka_bootstrap, group_id=group, **topics)
+    new.run(max_events=cut[1] - cut[0], progress=False)
+    assert new.stats.rebuilt > 0 and new.stats.restored == 0
+    send(kafka_bootstrap, topics["events_topic"], schedule[cut[1] :])
+    after = Scorer(model, bootstrap=kafka_bootstrap, group_id=group, **topics)
+    after.run(idle_timeout=8, progress=False)
+    assert after.stats.rebuilt == 0
+    assert after.stats.restored == live_after(schedule[: cut[1]]) > 0
+    assert_as_one_worker(kafka_bootstrap, fresh_topics, model, schedule, topics)
 
 
 # -- pure tests: records straight into Scorer.process ----------------------------------------
@@ -322,9 +409,14 @@ def test_a_slow_group_join_does_not_end_an_idle_timed_run(
     items = list(matchday([(match, league.events(match.match_id))], end_markers=True))
     send(kafka_bootstrap, names["events_topic"], items)
     group = f"test-slowjoin-{uuid.uuid4().hex[:8]}"
-    # Quick to join (inplay's consumer settings), slow to leave: it stops polling below.
+    # Quick to join (inplay's consumer settings), slow to leave: it stops polling below. It
+    # stands for another worker, so it uses the workers' assignor (a group cannot mix it with
+    # the eager ones).
     stale = kafka_io.make_consumer(
-        group_id=group, bootstrap=kafka_bootstrap, max_poll_interval_ms=10_000
+        group_id=group,
+        bootstrap=kafka_bootstrap,
+        max_poll_interval_ms=10_000,
+        partition_assignment_strategy=(CooperativeStickyAssignor,),
     )
     try:
         stale.subscribe([names["events_topic"]])

@@ -234,7 +234,8 @@ def test_worker_sigkill_20_times_loses_nothing(apache, league, model, expected, 
 
     def worker(n: int, *extra: str) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "inplay.cli", "score", "--kafka-broker", bootstrap]
-        cmd += ["--model", str(model_dir), "--group", group, *extra]
+        # One stable group.instance.id: a restarted worker takes its old place at once.
+        cmd += ["--model", str(model_dir), "--group", group, "--instance-id", "worker", *extra]
         out = open(log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -285,8 +286,9 @@ def test_worker_sigkill_20_times_loses_nothing(apache, league, model, expected, 
         broker=f"Apache Kafka {version}",
         passed=passed,
         notes="Recovery: seconds from the kill to the next prediction published (a new worker "
-        "process starts, joins the group after the dead member's session times out, rebuilds "
-        "its matches' state from the partition, and scores). Duplicates: predictions published "
+        "process starts, takes the dead member's place in the group at once with the same "
+        "group.instance.id (static membership), restores its matches' states from the "
+        "changelog, and scores). Duplicates: predictions published "
         "again for events the killed worker had scored but not committed; every copy equals "
         "the offline prediction for its (match_id, event index).",
     )

@@ -285,13 +285,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     topics = {flag: getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in SCORE_TOPIC_FLAGS}
     require_topics(args, topics)
     if args.workers > 1:
-        return score_workers(args.workers, sys.argv[1:])
+        return score_workers(args.workers, sys.argv[1:], args.instance_id)
     stats = score_live(
         model_choice(args.model),
         max_events=args.max_events,
         idle_timeout=args.idle_timeout,
         bootstrap=args.kafka_broker,
         group_id=args.group,
+        instance_id=args.instance_id,
         handle_signals=True,
         client=args.client,
         **{flag[2:].replace("-", "_"): name for flag, name in topics.items()},

@@ -187,6 +187,14 @@ def _add_score_command(sub: Subparsers) -> None:
     )
     p.add_argument("--group", default=config.SCORER_GROUP, help="consumer group")
     p.add_argument(
+        "--instance-id",
+        default=config.env_str("INPLAY_SCORER_INSTANCE_ID"),
+        help="a stable id for this worker in the group (static membership: restarted with the "
+        "same id within the session timeout, it gets its partitions back without a "
+        "rebalance); with --workers N, worker k gets ID-k (default: INPLAY_SCORER_INSTANCE_ID, "
+        "else none)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=1,

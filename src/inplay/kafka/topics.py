@@ -81,6 +81,7 @@ def create_topics(
     topics: Iterable[str] = config.TOPICS,
     partitions: int = config.TOPIC_PARTITIONS,
     replication: int = config.TOPIC_REPLICATION,
+    configs: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Create the topics that do not exist yet; leave existing ones untouched.
 
@@ -89,6 +90,7 @@ def create_topics(
         topics: Topic names.
         partitions: Partition count for new topics.
         replication: Replication factor for new topics.
+        configs: Topic settings for new topics (e.g. ``{"cleanup.policy": "compact"}``).
 
     Returns:
         Topic -> ``"created"`` or ``"exists"``; an existing topic whose partition count differs
@@ -107,7 +109,9 @@ def create_topics(
             if name in existing:
                 continue
             try:
-                admin.create_topics([NewTopic(name, partitions, replication)])
+                admin.create_topics(
+                    [NewTopic(name, partitions, replication, topic_configs=configs or {})]
+                )
                 result[name] = "created"
             except TopicAlreadyExistsError:
                 existing.update(_existing_partitions(admin, [name]))

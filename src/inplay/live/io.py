@@ -37,6 +37,7 @@ def publish(
     messages: list[Message],
     on_failure: Callable[[], None],
     wait: Callable[[float], bool],
+    also: Callable[[], object] | None = None,
 ) -> bool:
     """Send a batch's messages until the broker acknowledges all of them.
 
@@ -50,6 +51,7 @@ def publish(
         on_failure: Called after each failed attempt (counts it, checks the topics: it may
             raise ``BrokerDataLost`` when they vanished).
         wait: Pauses between attempts; returns True when the worker was stopped meanwhile.
+        also: Queues more messages after ``messages`` in each attempt (the state changelog).
 
     Returns:
         True once acknowledged; False if the worker was stopped first.
@@ -61,6 +63,8 @@ def publish(
         try:
             for topic, key, value in messages:
                 producer.send(topic, key, value)
+            if also is not None:
+                also()
             producer.flush()
             return True
         except DeliveryError as exc:

@@ -16,11 +16,18 @@ Contract:
 * **At-least-once.** Offsets are committed only after the producer has flushed (every message
   of the batch acknowledged by the broker), and only up to the records actually handled.
   ``(match_id, event_index)`` identifies a prediction, so a reader can drop duplicates.
-* **State follows partitions.** A match lives on one partition (key = match id). When a worker
-  is given a partition (start, or a rebalance after a worker joins or leaves), it first rebuilds
-  the state of that partition's matches by re-reading the partition from its first offset up to
-  the group's committed offset, without publishing; so predictions after a rebalance equal
-  predictions without one. When a partition is taken away, its matches' states are dropped.
+* **State follows partitions.** A match lives on one partition (key = match id). Each batch
+  also writes the states it changed to the group's compacted changelog topic
+  (:mod:`inplay.live.changelog`), acknowledged with the predictions before the offsets are
+  committed. When a worker is given a partition (start, or a rebalance after a worker joins or
+  leaves), it first restores that partition's matches from the changelog (one record per live
+  match), or, when the changelog has nothing for it, by re-reading the partition up to the
+  group's committed offset; so predictions after a rebalance equal predictions without one.
+  When a partition is taken away, its matches' states are dropped.
+* **Fast failover.** Group members use the cooperative-sticky assignor (a rebalance moves only
+  the partitions that must move; the others keep scoring) and, given an ``instance_id``
+  (``INPLAY_SCORER_INSTANCE_ID``), static membership: a worker restarted with the same id
+  within the session timeout gets its partitions back without a rebalance.
 * **Order.** A partition's events are applied in offset order. A duplicate (same index twice)
   changes nothing and is counted; a late event (its clock behind the match's) is applied by the
   rules of :class:`~inplay.features.MatchState` and counted.
@@ -53,6 +60,7 @@ from tqdm.auto import tqdm
 
 from inplay import config
 from inplay.live.batch import BatchScorer
+from inplay.live.changelog import Changelog, changelog_topic, ensure_topic
 from inplay.live.guard import TopicGuard
 from inplay.live.io import partition_lag, poll, publish
 from inplay.live.stats import ScoreStats, percentiles, reason_category, stats_body
@@ -73,6 +81,24 @@ class _Clock:
     last_stats: float = field(default_factory=time.monotonic)
 
 
+def _open_clients(scorer: Scorer, changelog: str | None):
+    """The worker's consumer and producer; creates the changelog topic if needed."""
+    from inplay.kafka.clients import make_consumer_client, make_producer_client
+
+    consumer = make_consumer_client(
+        scorer.group_id, scorer.bootstrap, scorer.client, instance_id=scorer.instance_id
+    )
+    try:
+        if changelog is not None:  # before the producer: kafka-python's would wait minutes
+            # for the metadata of a topic that did not exist when it started
+            ensure_topic(consumer, scorer.bootstrap, changelog, scorer.events_topic)
+        producer = make_producer_client(scorer.bootstrap, scorer.client)
+    except BaseException:
+        consumer.close()
+        raise
+    return consumer, producer
+
+
 class Scorer(BatchScorer):
     """A scoring worker in a consumer group.
 
@@ -84,8 +110,12 @@ class Scorer(BatchScorer):
         stats_interval: seconds between statistics messages on the monitoring topic.
         client: Kafka client library (``kafka-python`` or ``confluent``; default
             ``INPLAY_KAFKA_CLIENT``).
-        rebuild_timeout: seconds a state rebuild may take before the worker gives up (it then
-            stops rather than publish predictions from an incomplete state).
+        rebuild_timeout: seconds a state restore or rebuild may take before the worker gives
+            up (it then stops rather than publish predictions from an incomplete state).
+        instance_id: a stable ``group.instance.id`` (default ``INPLAY_SCORER_INSTANCE_ID``;
+            none: dynamic membership). Give each worker its own.
+        changelog: keep the match states in the changelog topic (False: rebuild them from
+            the events on every assignment, the slow path).
     """
 
     def __init__(
@@ -101,6 +131,8 @@ class Scorer(BatchScorer):
         stats_interval: float = 5.0,
         client: str | None = None,
         rebuild_timeout: float = 120.0,
+        instance_id: str | None = None,
+        changelog: bool = True,
     ) -> None:
         from inplay.kafka.clients import client_name
 
@@ -116,6 +148,9 @@ class Scorer(BatchScorer):
         self.stats_interval = stats_interval
         self.client = client_name(client)
         self.rebuild_timeout = rebuild_timeout
+        self.instance_id = instance_id or config.env_str("INPLAY_SCORER_INSTANCE_ID")
+        if changelog:
+            self.store.changelog = Changelog(changelog_topic(self.group_id, events_topic))
         self.assigned: list[tuple[str, int]] = []
         self._stop = threading.Event()
         self._interval_mark = (time.monotonic(), 0)
@@ -189,13 +224,11 @@ class Scorer(BatchScorer):
                 (the group may already have one worker per partition); then the worker stops
                 with a warning that says so.
         """
-        from inplay.kafka.clients import make_consumer_client, make_producer_client
-
         if handle_signals:
             self._stop_on_signals()
-        consumer = make_consumer_client(self.group_id, self.bootstrap, self.client)
+        changelog = self.store.changelog
+        consumer, producer = _open_clients(self, None if changelog is None else changelog.topic)
         self._consumer = consumer
-        producer = make_producer_client(self.bootstrap, self.client)
         clock = _Clock()
         self._assigned_at = None
         self._interval_mark = (clock.last_stats, self.stats.consumed)
@@ -246,8 +279,14 @@ class Scorer(BatchScorer):
         if clock.first_batch is None:
             clock.first_batch = time.perf_counter()
         messages = self.process(records, polled_at)
-        if not publish(producer, messages, lambda: self._publish_failed(consumer), self._stop.wait):
+        changes, live = self.store.take_changes()
+        changelog = self.store.changelog
+        also = None if changelog is None else (lambda: changelog.send(producer, changes, live))
+        failed = lambda: self._publish_failed(consumer)  # noqa: E731
+        if not publish(producer, messages, failed, self._stop.wait, also):
             return False  # stopped before the batch was acknowledged: commit nothing
+        if changelog is not None:
+            changelog.confirm()
         self._commit(consumer, records)
         self.stats.active_seconds = time.perf_counter() - clock.first_batch
         bar.update(len(records))

@@ -74,6 +74,9 @@ class ScoreStats:
     ended: int = 0
     quarantined: int = 0
     rebuilt: int = 0
+    restored: int = 0  # match states restored from the changelog
+    changelog_reads: int = 0  # changelog records decoded by restores
+    restored_partitions: int = 0  # partitions restored from the changelog
     rebalances: int = 0
     commit_failures: int = 0
     publish_retries: int = 0
@@ -110,6 +113,9 @@ class ScoreStats:
         out.update(
             reasons=dict(self.reasons),
             matches=self.matches,
+            restored=self.restored,
+            changelog_reads=self.changelog_reads,
+            restored_partitions=self.restored_partitions,
             seconds=round(self.seconds, 3),
             active_seconds=round(self.active_seconds, 3),
             events_per_second=(

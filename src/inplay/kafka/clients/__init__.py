@@ -102,16 +102,27 @@ def make_producer_client(bootstrap: str | None = None, client: str | None = None
 
 
 def make_consumer_client(
-    group_id: str | None, bootstrap: str | None = None, client: str | None = None
+    group_id: str | None,
+    bootstrap: str | None = None,
+    client: str | None = None,
+    instance_id: str | None = None,
 ) -> ConsumerClient:
-    """A consumer (manual commits) with inplay's consumer settings, from the chosen library."""
+    """A consumer (manual commits) with inplay's consumer settings, from the chosen library.
+
+    Args:
+        group_id: The consumer group (None: a consumer that only assigns partitions).
+        bootstrap: ``host:port[,host:port]`` (default: the configured broker).
+        client: ``kafka-python`` or ``confluent`` (default ``INPLAY_KAFKA_CLIENT``).
+        instance_id: A stable ``group.instance.id`` for static membership (see
+            :class:`~inplay.kafka.clients.kafka_python.KafkaPythonConsumer`).
+    """
     from inplay.kafka.io import bootstrap_servers
 
     bootstrap = bootstrap or bootstrap_servers()
     if client_name(client) == "confluent":
         from inplay.kafka.clients.confluent import ConfluentConsumer
 
-        return ConfluentConsumer(bootstrap, group_id)
+        return ConfluentConsumer(bootstrap, group_id, instance_id)
     from inplay.kafka.clients.kafka_python import KafkaPythonConsumer
 
-    return KafkaPythonConsumer(bootstrap, group_id)
+    return KafkaPythonConsumer(bootstrap, group_id, instance_id)

@@ -61,8 +61,28 @@ class ProducerClient(ABC):
     name: str = "base"
 
     @abstractmethod
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Queue one message (asynchronous)."""
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
+        """Queue one message (asynchronous).
+
+        Args:
+            topic: Where to.
+            key: The message key (the default partitioner hashes it).
+            value: The bytes, or None for a tombstone (compacted topics forget the key).
+            partition: Write to this partition instead of the key's.
+        """
+
+    @abstractmethod
+    def send_tracked(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int
+    ) -> Callable[[], int | None]:
+        """Like :meth:`send`, and tell where the message went.
+
+        Returns:
+            A function that gives the message's offset once :meth:`flush` has returned (None
+            if it was not delivered).
+        """
 
     @abstractmethod
     def flush(self, timeout: float = 60.0) -> None:
@@ -98,7 +118,9 @@ class ConsumerClient(ABC):
 
         ``on_revoke`` runs before partitions are taken away (commit there if needed);
         ``on_assign`` runs after new partitions are given, before their records are returned.
-        Both receive only the partitions that changed.
+        Both receive only the partitions that changed: group consumers use the
+        cooperative-sticky assignor, so a rebalance moves only the partitions that must move
+        and the others keep being read.
         """
 
     @abstractmethod

@@ -112,8 +112,14 @@ def producer_config(bootstrap: str) -> dict[str, Any]:
     return conf
 
 
-def consumer_config(bootstrap: str, group_id: str | None) -> dict[str, Any]:
-    """The librdkafka consumer settings translated from inplay's (see the module docstring)."""
+def consumer_config(
+    bootstrap: str, group_id: str | None, instance_id: str | None = None
+) -> dict[str, Any]:
+    """The librdkafka consumer settings translated from inplay's (see the module docstring).
+
+    A group consumer uses the cooperative-sticky assignor (a rebalance revokes only the
+    partitions that move) and, given ``instance_id``, static membership.
+    """
     s = config.consumer_settings()
     conf: dict[str, Any] = {
         "bootstrap.servers": bootstrap,
@@ -128,6 +134,10 @@ def consumer_config(bootstrap: str, group_id: str | None) -> dict[str, Any]:
         "fetch.wait.max.ms": FETCH_MAX_WAIT_MS,
         "logger": log,
     }
+    if group_id is not None:
+        conf["partition.assignment.strategy"] = "cooperative-sticky"
+        if instance_id:
+            conf["group.instance.id"] = instance_id
     conf.update(_security())
     return conf
 
@@ -186,11 +196,21 @@ class ConfluentProducer(ProducerClient):
             with self._lock:
                 self._errors.append(err)
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        on_delivery: Callable[[KafkaError | None, Any], None] | None = None,
+    ) -> None:
         """Queue one message (asynchronous); a failure surfaces in :meth:`flush`."""
+        extra = {} if partition is None else {"partition": int(partition)}
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=self._delivered)
+                self._producer.produce(
+                    topic, value, key, on_delivery=on_delivery or self._delivered, **extra
+                )
                 break
             except BufferError:
                 # The local queue is full (queue.buffering.max.*): let librdkafka send some.
@@ -199,6 +219,20 @@ class ConfluentProducer(ProducerClient):
         if self._unserved >= 1000:  # serve delivery reports now and then, not per message
             self._producer.poll(0)
             self._unserved = 0
+
+    def send_tracked(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int
+    ) -> Callable[[], int | None]:
+        """Queue one message; the returned function gives its offset after :meth:`flush`."""
+        box: list[int] = []
+
+        def delivered(err: KafkaError | None, msg: Any) -> None:
+            self._delivered(err, msg)
+            if err is None:
+                box.append(int(msg.offset()))
+
+        self.send(topic, key, value, partition, on_delivery=delivered)
+        return lambda: box[-1] if box else None
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait until every queued message is acknowledged.
@@ -235,6 +269,7 @@ class ConfluentConsumer(ConsumerClient):
     Args:
         bootstrap: ``host:port[,host:port]``.
         group_id: consumer group, or None for a consumer that only :meth:`assign` s.
+        instance_id: a stable ``group.instance.id`` (static membership).
 
     Raises:
         inplay.config.ConfigError: the cluster cannot be reached (names
@@ -243,11 +278,13 @@ class ConfluentConsumer(ConsumerClient):
 
     name = "confluent"
 
-    def __init__(self, bootstrap: str, group_id: str | None) -> None:
+    def __init__(
+        self, bootstrap: str, group_id: str | None, instance_id: str | None = None
+    ) -> None:
         self.bootstrap = bootstrap
         self.group_id = group_id
         self._reset = config.consumer_settings()["auto_offset_reset"]
-        self._consumer = Consumer(consumer_config(bootstrap, group_id))
+        self._consumer = Consumer(consumer_config(bootstrap, group_id, instance_id))
         try:
             _probe(self._consumer, bootstrap)
         except Exception:
@@ -269,8 +306,8 @@ class ConfluentConsumer(ConsumerClient):
     ) -> None:
         """Join the group for ``topics``; the callbacks run inside :meth:`poll`.
 
-        With librdkafka's default (eager) assignors every rebalance revokes all partitions and
-        assigns the new set, so the callbacks receive whole assignments.
+        With the cooperative-sticky assignor only the partitions that move are revoked; librdkafka
+        adds (removes) the changed partitions itself after the callback.
         """
         self._need_group("subscribe()")
 

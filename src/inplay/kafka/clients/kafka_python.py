@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTopicPartition
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.future import Future as KafkaFuture
 from kafka.structs import OffsetAndMetadata
@@ -76,9 +77,25 @@ class KafkaPythonProducer(ProducerClient):
         with self._lock:
             self._errors.append(exc)
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
         """Queue one message (asynchronous); a failure surfaces in :meth:`flush`."""
-        self._producer.send(topic, key=key, value=value).add_errback(self._failed)
+        self._producer.send(topic, key=key, value=value, partition=partition).add_errback(
+            self._failed
+        )
+
+    def send_tracked(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int
+    ) -> Callable[[], int | None]:
+        """Queue one message; the returned function gives its offset after :meth:`flush`."""
+        future = self._producer.send(topic, key=key, value=value, partition=partition)
+        future.add_errback(self._failed)
+
+        def offset() -> int | None:
+            return int(future.value.offset) if future.is_done and future.succeeded() else None
+
+        return offset
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait until every queued message is acknowledged.
@@ -155,6 +172,9 @@ class KafkaPythonConsumer(ConsumerClient):
     Args:
         bootstrap: ``host:port[,host:port]``.
         group_id: consumer group, or None for a consumer that only :meth:`assign` s.
+        instance_id: a stable ``group.instance.id`` (static membership): a member that
+            restarts with it within the session timeout gets its partitions back without a
+            rebalance of the group.
 
     Raises:
         inplay.config.ConfigError: the cluster cannot be reached (names
@@ -163,15 +183,24 @@ class KafkaPythonConsumer(ConsumerClient):
 
     name = "kafka-python"
 
-    def __init__(self, bootstrap: str, group_id: str | None) -> None:
+    def __init__(
+        self, bootstrap: str, group_id: str | None, instance_id: str | None = None
+    ) -> None:
         self.bootstrap = bootstrap
         self.group_id = group_id
         self._admin = None  # for topic_exists, made when first needed
+        group: dict = {}
+        if group_id is not None:
+            # Incremental rebalancing: only the partitions that move are revoked.
+            group["partition_assignment_strategy"] = (CooperativeStickyAssignor,)
+            if instance_id:
+                group["group_instance_id"] = instance_id  # static membership
         self._consumer: KafkaConsumer = kafka_io.make_consumer(
             group_id=group_id,
             bootstrap=bootstrap,
             enable_auto_commit=False,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            **group,
         )
 
     def _need_group(self, what: str) -> None:
@@ -186,8 +215,7 @@ class KafkaPythonConsumer(ConsumerClient):
     ) -> None:
         """Join the group for ``topics``; the callbacks run while :meth:`poll` waits.
 
-        With kafka-python's default (eager) assignors every rebalance revokes all partitions
-        and assigns the new set, so the callbacks receive whole assignments.
+        The cooperative-sticky assignor revokes only the partitions that move.
         """
         self._need_group("subscribe()")
         self._consumer.subscribe(
