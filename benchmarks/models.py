@@ -20,16 +20,13 @@ issue, and writes everything as JSON with date, machine and versions. A benchmar
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import sys
 import time
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+from _results import machine, package_versions, utc_now, write_report
 
 from inplay import config
 from inplay.evaluation.cv import grouped_cv_predictions
@@ -182,21 +179,13 @@ def targets(tables: dict, grouped_before: float | None, model: str = "goal_rate"
 
 
 def _environment(args: argparse.Namespace, df: pd.DataFrame) -> dict:
-    versions = {}
-    for pkg in ("inplay", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
     return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-        },
+        "date": utc_now(),
+        "machine": machine(),
         "python": platform.python_version(),
-        "versions": versions,
+        "versions": package_versions(
+            ("inplay", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn")
+        ),
         "snapshots": str(args.snapshots),
         "n_matches": int(df["match_id"].nunique()),
         "n_rows": int(len(df)),
@@ -261,8 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             for split, t in tables.items()
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(json_safe(report), indent=2) + "\n")
+    write_report(args.out, json_safe(report))
     print(f"\nwrote {args.out}")
     return 0
 

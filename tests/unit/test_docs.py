@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -91,3 +92,28 @@ def test_readme_model_figures_come_from_the_benchmark_results():
             f"{model['ece_top_first_half']:.3f}",
         ]
         assert cells[1:] == expected, f"README row {cells[0]!r} differs from models.json"
+
+
+def _streaming_benchmark(monkeypatch: pytest.MonkeyPatch):
+    """benchmarks/streaming.py as a module (it imports its sibling ``_results``)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        "streaming_benchmark", ROOT / "benchmarks" / "streaming.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_streaming_table_is_rendered_from_the_committed_results(monkeypatch):
+    streaming = _streaming_benchmark(monkeypatch)
+    page = (ROOT / "docs" / "benchmarks.md").read_text()
+    section = page.split("## Streaming", 1)[1].split("\n## ", 1)[0]
+    assert streaming.BEGIN in section and streaming.END in section, "markers left the section"
+    expected = streaming.render_docs()  # "no results yet" while no results file is committed
+    assert streaming.docs_block(page) == expected, (
+        "docs/benchmarks.md's streaming table differs from benchmarks/results/streaming*.json: "
+        "run `python benchmarks/streaming.py --docs`"
+    )
+    if not any(path.exists() for path in streaming.DOCS_RESULTS):
+        assert "No results yet" in expected

@@ -81,6 +81,13 @@ class _Clock:
     last_stats: float = field(default_factory=time.monotonic)
 
 
+def _stop_on_signals(stop) -> None:
+    """Call ``stop`` on SIGTERM/SIGINT (only the main thread may set handlers)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop())
+
+
 def _open_clients(scorer: Scorer, changelog: str | None):
     """The worker's consumer and producer; creates the changelog topic if needed."""
     from inplay.kafka.clients import make_consumer_client, make_producer_client
@@ -157,6 +164,8 @@ class Scorer(BatchScorer):
         outputs = [results_topic, requests_topic, monitoring_topic]
         self._guard = TopicGuard(bootstrap, events_topic, outputs)
         self._assigned_at: float | None = None  # monotonic time of the latest assignment
+        #: Set once the worker holds partitions and has restored their matches' states.
+        self.ready = threading.Event()
 
     def stats_message(self, lag: dict[str, int] | None = None) -> bytes:
         """A statistics message for the monitoring topic (cumulative and since the last one)."""
@@ -195,6 +204,7 @@ class Scorer(BatchScorer):
             self._stop.wait,
         )
         self._assigned_at = time.monotonic()  # the idle clock starts (again) here
+        self.ready.set()
 
     # -- Kafka part --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -225,7 +235,7 @@ class Scorer(BatchScorer):
                 with a warning that says so.
         """
         if handle_signals:
-            self._stop_on_signals()
+            _stop_on_signals(self.stop)
         changelog = self.store.changelog
         consumer, producer = _open_clients(self, None if changelog is None else changelog.topic)
         self._consumer = consumer
@@ -259,12 +269,6 @@ class Scorer(BatchScorer):
             producer.close(timeout=PRODUCER_CLOSE_TIMEOUT)
             self.assigned = []
         return self.stats
-
-    def _stop_on_signals(self) -> None:
-        """Finish cleanly on SIGTERM/SIGINT (only the main thread may set handlers)."""
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: self.stop())
 
     def _step(self, consumer, producer, limit: int, clock: _Clock, timeouts, bar) -> bool:
         """Poll, score, publish and commit one batch; False when the run should end."""
