@@ -239,10 +239,11 @@ class ChildError(RuntimeError):
 
 
 def _report_assignment(scorer, queue, finished: threading.Event) -> None:
-    """Put ``ready`` on ``queue`` once the scorer's consumer has partitions (or give up when
-    its run has finished: the parent then sees its statistics without ``ready``)."""
-    while not finished.wait(0.05):
-        if scorer.assigned:
+    """Put ``ready`` on ``queue`` once the scorer holds partitions and has restored their
+    matches (``Scorer.ready``), or give up when its run has finished: the parent then sees its
+    statistics without ``ready``."""
+    while not finished.is_set():
+        if scorer.ready.wait(0.05):
             queue.put({"kind": "ready", "pid": os.getpid(), "partitions": len(scorer.assigned)})
             return
 
