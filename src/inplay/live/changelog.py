@@ -28,10 +28,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
+import numpy as np
 import orjson
 
 from inplay import config
@@ -86,15 +87,15 @@ def ensure_topic(consumer, bootstrap: str | None, topic: str, events_topic: str)
         )
 
 
-def _runs(values: Iterable[int]) -> list[list[int]]:
+def _runs(values: Collection[int]) -> list[list[int]]:
     """Sorted integers as inclusive ``[first, last]`` runs (event indexes are nearly dense)."""
-    out: list[list[int]] = []
-    for v in sorted(values):
-        if out and v == out[-1][1] + 1:
-            out[-1][1] = v
-        else:
-            out.append([v, v])
-    return out
+    if not values:
+        return []
+    ordered = np.sort(np.fromiter(values, dtype=np.int64, count=len(values)))
+    breaks = np.flatnonzero(np.diff(ordered) != 1)
+    firsts = np.concatenate((ordered[:1], ordered[breaks + 1]))
+    lasts = np.concatenate((ordered[breaks], ordered[-1:]))
+    return np.column_stack((firsts, lasts)).tolist()
 
 
 def _plain(value: Any) -> Any:
