@@ -85,7 +85,8 @@ def parse_timestamp(value: Any) -> float:
     match = _TIMESTAMP.fullmatch(value)
     if match is None:
         raise EventError(f"timestamp is not 'HH:MM:SS.mmm': {show_value(value)}")
-    hours, minutes, seconds = int(match[1]), int(match[2]), float(match[3])
+    hours, minutes, seconds = match.groups()
+    hours, minutes, seconds = int(hours), int(minutes), float(seconds)
     total = hours * 3600 + minutes * 60 + seconds
     if minutes >= 60 or seconds >= 60 or total > MAX_PERIOD_SECONDS:
         raise EventError(
@@ -147,20 +148,29 @@ def read_head(event: Any) -> EventHead:
     """
     if not isinstance(event, dict):
         raise EventError(f"an event must be a JSON object, got {type(event).__name__}")
-    index = int_field(event, "index")
+    # `type(x) is int` is the common case of _check_int, checked first for speed (scoring
+    # runs this for every event); anything else gets _check_int's verdict.
+    index = event.get("index")
+    if type(index) is not int:
+        index = _check_int("index", index)
     if not 0 <= index <= MAX_INDEX:
         raise EventError(f"field 'index' {index} is not in 0-{MAX_INDEX}")
-    period = int_field(event, "period")
+    period = event.get("period")
+    if type(period) is not int:
+        period = _check_int("period", period)
     if period < 1 or period > SHOOTOUT_PERIOD:
         raise EventError(f"period {period} is not 1-5")
     seconds = parse_timestamp(event.get("timestamp"))
-    minute = _check_int("minute", event.get("minute", default_minute(period, seconds)))
+    minute = event["minute"] if "minute" in event else default_minute(period, seconds)
+    if type(minute) is not int:
+        minute = _check_int("minute", minute)
     if not 0 <= minute <= MAX_MINUTE:
         raise EventError(f"field 'minute' {minute} is not in 0-{MAX_MINUTE}")
     type_name = sub_name(event, "type")
     if type_name is None:
         raise EventError("field 'type.name' is missing")
-    team = event.get("team", {}).get("name") if isinstance(event.get("team"), dict) else None
+    team = event.get("team")
+    team = team.get("name") if isinstance(team, dict) else None
     if not isinstance(team, str):
         raise EventError("field 'team.name' is missing")
     return EventHead(index, period, seconds, minute, type_name, team)

@@ -62,11 +62,25 @@ class _Side:
 
     def add_cards(self, event: dict) -> None:
         """Count the red and yellow cards an event carries."""
+        if event.keys().isdisjoint(rules.CARD_KEYS):
+            return  # most events: no object that can carry a card (the same counts, faster)
         reds, yellows = rules.card_counts(
             [sub_name(event.get(key), "card") for key in rules.CARD_KEYS]
         )
         self.red_cards += reds
         self.yellow_cards += yellows
+
+    def rounded_xg(self) -> tuple[float, float]:
+        """``round(xg, 6)`` and ``round(np_xg, 6)`` (as the features carry them).
+
+        Remembered until the xG changes (a shot), in an attribute that is not a field: not
+        compared, not saved, recomputed after a restore.
+        """
+        memo = getattr(self, "_xg_memo", None)
+        if memo is None or memo[0] != self.xg or memo[1] != self.np_xg:
+            memo = (self.xg, self.np_xg, round(self.xg, 6), round(self.np_xg, 6))
+            self._xg_memo = memo
+        return memo[2], memo[3]
 
 
 class _Checked(NamedTuple):
@@ -247,6 +261,8 @@ class MatchState:
         """The current state as a flat dict with :data:`FEATURE_COLUMNS` as keys."""
         home_pos, away_pos = self.possession()
         h, a = self._home, self._away
+        home_xg, home_np_xg = h.rounded_xg()
+        away_xg, away_np_xg = a.rounded_xg()
         return {
             "match_id": self.match_id,
             "event_index": self.event_index,
@@ -262,15 +278,15 @@ class MatchState:
             "away_shots_on_target": a.shots_on_target,
             "home_possession": home_pos,
             "away_possession": away_pos,
-            "home_xg": round(h.xg, 6),
-            "away_xg": round(a.xg, 6),
+            "home_xg": home_xg,
+            "away_xg": away_xg,
             "reg_home_goals": h.reg_goals,
             "reg_away_goals": a.reg_goals,
             "home_red_cards": h.red_cards,
             "away_red_cards": a.red_cards,
             "home_yellow_cards": h.yellow_cards,
             "away_yellow_cards": a.yellow_cards,
-            "home_np_xg": round(h.np_xg, 6),
-            "away_np_xg": round(a.np_xg, 6),
+            "home_np_xg": home_np_xg,
+            "away_np_xg": away_np_xg,
             "n_events": self.n_events,
         }

@@ -89,7 +89,12 @@ class BatchScorer:
         """
         received_at = time.time() if received_at is None else received_at
         out: list[Message] = []
-        pending: list[tuple[dict, dict, bytes]] = []
+        # Per scored event: its request, key, type name and send time. The decoded event is
+        # not kept: freed at once, it never reaches the older GC generations.
+        requests: list[dict] = []
+        keys: list[bytes] = []
+        types: list[str | None] = []
+        sent_at: list = []
         for record in records:
             self.stats.consumed += 1
             try:
@@ -98,36 +103,57 @@ class BatchScorer:
                 out.append(self._quarantine(record, str(exc)))
                 continue
             if self.stats.count(status):
-                key = record.key or str(state.match_id).encode()
-                pending.append((state.features(), event, key))
-        if pending:
-            out += self._score(pending, received_at)
+                requests.append(messages.request_message(state.features(), event))
+                keys.append(record.key or str(state.match_id).encode())
+                types.append(messages.event_type(event))
+                sent_at.append(event.get("sent_at"))
+        if requests:
+            out += self._score(requests, keys, types, sent_at, received_at)
         return out
 
-    def _score(self, pending: list[tuple[dict, dict, bytes]], received_at: float) -> list[Message]:
-        """Predict a batch of states; the request and the result message of each."""
+    def _predict(self, requests: list[dict]) -> np.ndarray:
+        """The model's probabilities of a batch of requests, in one call.
+
+        A model with ``predict_proba_arrays`` (every :class:`~inplay.models.OutcomeModel`)
+        gets the requests as columns, one numpy array per field (no DataFrame for the models
+        with a numpy path); any other model gets ``predict_proba(pd.DataFrame(requests))``.
+        """
+        predict_arrays = getattr(self.model, "predict_proba_arrays", None)
+        if predict_arrays is None:
+            return np.asarray(self.model.predict_proba(pd.DataFrame(requests)), dtype=float)
+        return np.asarray(predict_arrays(messages.RequestColumns(requests)), dtype=float)
+
+    def _score(
+        self,
+        requests: list[dict],
+        keys: list[bytes],
+        types: list[str | None],
+        sent_at: list,
+        received_at: float,
+    ) -> list[Message]:
+        """Predict a batch of requests; the request and the result message of each."""
         # The request carries the team names (a model uses the pre-match strength it learned
         # for each team) and whether the venue is neutral (no home advantage).
-        requests = [messages.request_message(features, event) for features, event, _ in pending]
-        probs = np.asarray(self.model.predict_proba(pd.DataFrame(requests)), dtype=float)
+        probabilities = messages.rounded_probability_rows(self._predict(requests))
         now = time.time()
-        out: list[Message] = []
-        for (features, event, key), request, row in zip(pending, requests, probs, strict=True):
-            latency = messages.latency_since(event.get("sent_at"), now)
-            if latency is not None:
-                self.stats.latencies_ms.append(latency)
-            processing = round((now - received_at) * 1000.0, 3)
-            self.stats.processing_ms.append(processing)
-            result = messages.result_message(
-                features,
-                event,
-                messages.rounded_probabilities(row),
-                model_version=self.model_version,
-                latency_ms=latency,
-                processing_ms=processing,
-                scored_at=now,
-            )
-            out.append((self.requests_topic, key, orjson.dumps(request)))
-            out.append((self.results_topic, key, orjson.dumps(result)))
-            self.stats.scored += 1
-        return out
+        processing = round((now - received_at) * 1000.0, 3)
+        latencies = messages.latencies_since(sent_at, now)
+        results = messages.result_messages(
+            requests,
+            types,
+            probabilities,
+            latencies,
+            model_version=self.model_version,
+            processing_ms=processing,
+            scored_at=now,
+        )
+        self.stats.latencies_ms.extend(v for v in latencies if v is not None)
+        self.stats.processing_ms.extend([processing] * len(requests))
+        self.stats.scored += len(requests)
+        request_values = map(orjson.dumps, requests)
+        result_values = map(orjson.dumps, results)
+        return [  # each request, then its result
+            message
+            for key, request, result in zip(keys, request_values, result_values, strict=True)
+            for message in ((self.requests_topic, key, request), (self.results_topic, key, result))
+        ]

@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from inplay import config
@@ -64,8 +65,14 @@ __all__ = [
     "validate",
     "request_message",
     "result_message",
+    "RequestColumns",
     "rounded_probabilities",
+    "rounded_probability_rows",
+    "round_like_builtin",
     "latency_since",
+    "latencies_since",
+    "result_messages",
+    "event_type",
     "quarantine_message",
 ]
 
@@ -308,25 +315,75 @@ def request_message(features: Mapping[str, Any], event: Mapping[str, Any]) -> di
     return request
 
 
-_FROM_FEATURES = (
-    "match_id",
-    "event_index",
-    "period",
-    "clock",
-    "elapsed_seconds",
-    "home_goals",
-    "away_goals",
-    "home_red_cards",
-    "away_red_cards",
-    "home_xg",
-    "away_xg",
-)
+_DTYPES = {"integer": np.int64, "number": np.float64, "boolean": np.bool_, "string": object}
+
+
+class RequestColumns(Mapping[str, np.ndarray]):
+    """A batch of requests as columns: field name -> 1-D numpy array, in :data:`REQUEST` order.
+
+    Integers are ``int64``, numbers ``float64``, the venue ``bool`` and the team names
+    ``object`` arrays. A column is converted when first read (a model reads only some).
+
+    Args:
+        requests: Requests of :func:`request_message` (its fields, in its order).
+    """
+
+    def __init__(self, requests: list[Mapping[str, Any]]) -> None:
+        values = zip(*(request.values() for request in requests), strict=True)
+        self._values = dict(zip(REQUEST.names, values, strict=True)) if requests else {}
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None:
+            array = np.array(self._values[name], dtype=_DTYPES[_REQUEST_TYPES[name]])
+            self._arrays[name] = array
+        return array
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+_REQUEST_TYPES = {f.name: f.type for f in REQUEST.fields}
 
 
 def rounded_probabilities(row) -> tuple[float, float, float]:
     """Home, draw, away rounded to 6 decimals, ``p_away`` taking the remainder (sum 1)."""
     p_home, p_draw = round(float(row[0]), 6), round(float(row[1]), 6)
     return p_home, p_draw, max(0.0, round(1.0 - p_home - p_draw, 6))
+
+
+def rounded_probability_rows(probs: np.ndarray) -> list[tuple[float, float, float]]:
+    """:func:`rounded_probabilities` of every row of an ``(n, 3)`` array, vectorised."""
+    probs = np.asarray(probs, dtype=float).reshape(-1, 3)
+    p_home = round_like_builtin(probs[:, 0], 6)
+    p_draw = round_like_builtin(probs[:, 1], 6)
+    rest = round_like_builtin(1.0 - p_home - p_draw, 6)
+    p_away = np.where(rest > 0.0, rest, 0.0)  # max(0.0, rest), -0.0 included
+    return list(zip(p_home.tolist(), p_draw.tolist(), p_away.tolist(), strict=True))
+
+
+def round_like_builtin(x: np.ndarray, digits: int) -> np.ndarray:
+    """``round(v, digits)`` of each value, as Python's ``round`` gives it, bit for bit.
+
+    ``round`` returns the double nearest to the correctly rounded decimal (halves to even).
+    When ``y = x * 10**digits`` is below 2**30 in size, its floating error (< 2**-23) cannot
+    move it across a half unless it lies within 1e-6 of one, so ``rint(y)`` is that decimal's
+    numerator and dividing by ``10**digits`` (both exact) gives the nearest double. Values
+    near a half, large or not finite go through ``round`` itself.
+    """
+    x = np.asarray(x, dtype=float)
+    scale = 10.0**digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = x * scale
+        out = np.rint(y) / scale
+        slow = ~(np.abs(y) < 2.0**30) | (np.abs(y - np.floor(y) - 0.5) < 1e-6)
+    for i in np.flatnonzero(slow):
+        out[i] = round(float(x[i]), digits)
+    return out
 
 
 def latency_since(sent_at: Any, now: float) -> float | None:
@@ -343,6 +400,22 @@ def latency_since(sent_at: Any, now: float) -> float | None:
     return None
 
 
+def latencies_since(sent_at: list[Any], now: float) -> list[float | None]:
+    """:func:`latency_since` of each value (the same results), vectorised for a batch."""
+    sent = np.array([v if type(v) is float else np.nan for v in sent_at], dtype=float)
+    with np.errstate(invalid="ignore"):
+        since = (now - sent) * 1000.0
+        ok = (sent > 0) & np.isfinite(since) & (since > -60_000.0)
+    rounded = round_like_builtin(np.where(ok, since, 0.0), 3).tolist()
+    out: list[float | None] = [
+        r if good else None for r, good in zip(rounded, ok.tolist(), strict=True)
+    ]
+    if not ok.all():  # ints, and what is no number at all, go the scalar way
+        for i in np.flatnonzero(~ok).tolist():
+            out[i] = latency_since(sent_at[i], now)
+    return out
+
+
 def result_message(
     features: Mapping[str, Any],
     event: Mapping[str, Any],
@@ -353,23 +426,85 @@ def result_message(
     processing_ms: float,
     scored_at: float,
 ) -> dict[str, Any]:
-    """The prediction result (fields in :data:`RESULT` order)."""
-    p_home, p_draw, p_away = probabilities
-    values = {name: features[name] for name in _FROM_FEATURES}
-    values.update(
-        event_type=(event.get("type") or {}).get("name"),
-        minute=features["current_minute"],
-        home_team=event["home_team"],
-        away_team=event["away_team"],
-        p_home=p_home,
-        p_draw=p_draw,
-        p_away=p_away,
+    """The prediction result (fields in :data:`RESULT` order).
+
+    Args:
+        features: The state's features (or its request, which holds them).
+        event: The event scored.
+        probabilities: Home, draw, away (:func:`rounded_probabilities`).
+        model_version: The model's version.
+        latency_ms: See :func:`latency_since`.
+        processing_ms: Milliseconds from the poll to the prediction.
+        scored_at: When the prediction was made (epoch seconds).
+    """
+    teams = {"home_team": event["home_team"], "away_team": event["away_team"]}
+    return result_messages(
+        [{**features, **teams}],
+        [event_type(event)],
+        [probabilities],
+        [latency_ms],
         model_version=model_version,
-        latency_ms=latency_ms,
         processing_ms=processing_ms,
         scored_at=scored_at,
-    )
-    return {name: values[name] for name in RESULT.names}
+    )[0]
+
+
+def event_type(event: Mapping[str, Any]) -> str | None:
+    """The event's ``type.name`` (None when absent)."""
+    return (event.get("type") or {}).get("name")
+
+
+def result_messages(
+    requests: list[Mapping[str, Any]],
+    event_types: list[str | None],
+    probabilities: list[tuple[float, float, float]],
+    latencies_ms: list[float | None],
+    *,
+    model_version: str,
+    processing_ms: float,
+    scored_at: float,
+) -> list[dict[str, Any]]:
+    """:func:`result_message` of each prediction of a batch (one call per batch).
+
+    Args:
+        requests: The requests scored (:func:`request_message`: features and team names).
+        event_types: Each scored event's :func:`event_type`.
+        probabilities: Home, draw, away of each (:func:`rounded_probability_rows`).
+        latencies_ms: Each one's :func:`latency_since`.
+        model_version: The model's version.
+        processing_ms: Milliseconds from the poll to the predictions.
+        scored_at: When the predictions were made (epoch seconds).
+    """
+    # A literal in RESULT order (tests check it): no reordering per message.
+    return [
+        {
+            "match_id": f["match_id"],
+            "event_index": f["event_index"],
+            "event_type": type_name,
+            "minute": f["current_minute"],
+            "period": f["period"],
+            "clock": f["clock"],
+            "elapsed_seconds": f["elapsed_seconds"],
+            "home_team": f["home_team"],
+            "away_team": f["away_team"],
+            "home_goals": f["home_goals"],
+            "away_goals": f["away_goals"],
+            "home_red_cards": f["home_red_cards"],
+            "away_red_cards": f["away_red_cards"],
+            "home_xg": f["home_xg"],
+            "away_xg": f["away_xg"],
+            "p_home": p_home,
+            "p_draw": p_draw,
+            "p_away": p_away,
+            "model_version": model_version,
+            "latency_ms": latency,
+            "processing_ms": processing_ms,
+            "scored_at": scored_at,
+        }
+        for f, type_name, (p_home, p_draw, p_away), latency in zip(
+            requests, event_types, probabilities, latencies_ms, strict=True
+        )
+    ]
 
 
 def quarantine_message(record, reason: str, worker: str, at: float) -> dict[str, Any]:

@@ -9,6 +9,7 @@ difference; the underlying model is fitted on, and only sees, regulation rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -17,7 +18,13 @@ import pandas as pd
 
 from inplay.config import ConfigError
 from inplay.data.ratings import EloRatings
-from inplay.models.state import pre_match_elo, prepare_snapshots, train_ratings
+from inplay.models.state import (
+    float_column,
+    pre_match_elo,
+    prepare_columns,
+    prepare_snapshots,
+    train_ratings,
+)
 
 __all__ = [
     "CLASSES",
@@ -35,6 +42,18 @@ EPS = 1e-6
 """Smallest probability any model gives to a class."""
 
 _CLASS_INDEX = {c: i for i, c in enumerate(CLASSES)}
+
+Rows = pd.DataFrame | Mapping[str, Any]
+"""Snapshot rows: a DataFrame, or a mapping of column name to a 1-D array (the numpy path)."""
+
+
+def _rows(state: pd.DataFrame | dict[str, np.ndarray], mask: np.ndarray):
+    """The rows of ``state`` (a frame or a dict of arrays) where ``mask`` holds."""
+    if isinstance(state, pd.DataFrame):
+        return state.loc[mask]
+    if mask.all():
+        return state
+    return {name: column[mask] for name, column in state.items()}
 
 
 def encode_result(y: Any) -> np.ndarray:
@@ -85,7 +104,9 @@ class OutcomeModel:
 
     Subclasses set :attr:`name` and :attr:`features` and implement :meth:`_fit` and
     :meth:`_predict`, which only ever see regulation rows (``period <= 2``) already passed
-    through :func:`prepare_snapshots`.
+    through :func:`prepare_snapshots`. A subclass whose :meth:`_predict` also takes those
+    columns as a dict of numpy arrays sets :attr:`array_path`: live batches then skip pandas
+    (:meth:`predict_proba_arrays`).
 
     Attributes:
         name: Registry name of the model.
@@ -100,6 +121,9 @@ class OutcomeModel:
     features: ClassVar[list[str]] = []
     uses_prior: ClassVar[bool] = False
     """Whether the model reads the pre-match prior (``elo_diff``, odds) of a row."""
+    array_path: ClassVar[bool] = False
+    """Whether :meth:`_predict` also takes a dict of numpy columns (see
+    :meth:`predict_proba_arrays`); without it the numpy path falls back to a DataFrame."""
 
     def __init__(self) -> None:
         self.version: str | None = None
@@ -179,21 +203,57 @@ class OutcomeModel:
         Raises:
             ConfigError: The model has not been fitted.
         """
+        self._require_fitted()
+        if len(df) == 0:
+            return np.empty((0, 3), dtype=float)
+        return self._proba(prepare_snapshots(self._with_prior(df)))
+
+    def predict_proba_arrays(self, columns: Mapping[str, Any]) -> np.ndarray:
+        """:meth:`predict_proba` of rows given as columns: one call for a whole batch.
+
+        Models with :attr:`array_path` (the goal-rate family: ``goal_rate``,
+        ``goal_rate_odds``, ``skellam``) compute on the numpy columns directly, with the same
+        code as the DataFrame path (:func:`~inplay.models.state.prepare_columns`, then
+        :meth:`_predict` on a dict of arrays). Every other model gets
+        ``predict_proba(pd.DataFrame(columns))``.
+
+        Args:
+            columns: Column name -> 1-D array (or sequence), all of one length: the fields of
+                snapshot rows or live requests (numeric, except ``home_team``/``away_team``).
+
+        Returns:
+            As :meth:`predict_proba`, equal to it on ``pd.DataFrame(columns)``.
+
+        Raises:
+            ConfigError: The model has not been fitted.
+        """
+        if not self.array_path:
+            return self.predict_proba(pd.DataFrame(dict(columns)))
+        self._require_fitted()
+        if not columns or len(next(iter(columns.values()))) == 0:
+            return np.empty((0, 3), dtype=float)
+        return self._proba(prepare_columns(self._with_prior(columns)))
+
+    def _require_fitted(self) -> None:
         if not self.fitted:
             raise ConfigError(f"model {self.name!r} is not fitted; call fit() or load_model()")
-        n = len(df)
-        out = np.empty((n, 3), dtype=float)
-        if n == 0:
-            return out
-        state = prepare_snapshots(self._with_prior(df))
-        decided = (state["period"] >= 3).to_numpy()
+
+    def _proba(self, state: pd.DataFrame | dict[str, np.ndarray]) -> np.ndarray:
+        """Probabilities of prepared rows (a frame, or a dict of arrays on the numpy path).
+
+        Extra-time rows get the near one-hot of the regulation goal difference; the others
+        go to :meth:`_predict`.
+        """
+        period = np.asarray(state["period"])
+        out = np.empty((len(period), 3), dtype=float)
+        decided = period >= 3
         if decided.any():
-            sign = np.sign(state["gd"].to_numpy()[decided]).astype(int)
+            sign = np.sign(np.asarray(state["gd"])[decided]).astype(int)
             one_hot = np.zeros((int(decided.sum()), 3))
             one_hot[np.arange(len(sign)), 1 - sign] = 1.0  # +1 -> H (0), 0 -> D (1), -1 -> A (2)
             out[decided] = one_hot
         if (~decided).any():
-            out[~decided] = self._predict(state.loc[~decided])
+            out[~decided] = self._predict(_rows(state, ~decided))
         return clip_normalise(out)
 
     def predict_frame(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -207,26 +267,39 @@ class OutcomeModel:
         """
         return pd.DataFrame(self.predict_proba(df), index=df.index, columns=list(PROB_COLUMNS))
 
-    def _with_prior(self, df: pd.DataFrame) -> pd.DataFrame:
+    def _with_prior(self, rows: Rows) -> Rows:
         """Fill ``elo_diff`` from the ratings learned at fit time where a row lacks it.
 
         Live rows carry no prior; when they name the teams (``home_team``, ``away_team``), the
         difference of the teams' ratings after the last training match is used. Rows with
         neither stay without a prior (``elo`` 0, ``has_elo`` 0).
+
+        Args:
+            rows: A frame, or a mapping of columns (then a new dict is returned).
         """
         if not self.uses_prior or self.ratings_ is None:
-            return df
-        if not {"home_team", "away_team"} <= set(df.columns):
-            return df
+            return rows
+        names = rows.columns if isinstance(rows, pd.DataFrame) else rows
+        if "home_team" not in names or "away_team" not in names:
+            return rows
+        looked_up = self._team_prior(rows["home_team"], rows["away_team"])
+        given = float_column(rows, "elo_diff")
+        if given is not None:
+            looked_up = np.where(np.isnan(given), looked_up, given)
+        if isinstance(rows, pd.DataFrame):
+            return rows.assign(elo_diff=looked_up)
+        return {**rows, "elo_diff": looked_up}
+
+    def _team_prior(self, home: Any, away: Any) -> np.ndarray:
+        """The rating difference of each (home, away) pair; NaN when neither team is rated."""
+        assert self.ratings_ is not None
         known = self.ratings_.ratings
-        looked_up = [
-            self.ratings_.diff(h, a) if (h in known or a in known) else np.nan
-            for h, a in zip(df["home_team"], df["away_team"], strict=True)
-        ]
-        looked_up = pd.Series(looked_up, index=df.index, dtype=float)
-        if "elo_diff" in df.columns:
-            looked_up = pd.to_numeric(df["elo_diff"], errors="coerce").fillna(looked_up)
-        return df.assign(elo_diff=looked_up)
+        pairs = list(zip(home, away, strict=True))
+        diff = {
+            (h, a): self.ratings_.diff(h, a) if (h in known or a in known) else np.nan
+            for h, a in set(pairs)
+        }
+        return np.array([diff[pair] for pair in pairs], dtype=float)
 
     # Subclass hooks -----------------------------------------------------------------------
 
@@ -234,6 +307,12 @@ class OutcomeModel:
         raise NotImplementedError
 
     def _predict(self, state: pd.DataFrame) -> np.ndarray:
+        """Probabilities of prepared regulation rows.
+
+        Args:
+            state: Rows of :func:`prepare_snapshots`: a frame, or a dict of 1-D arrays when the
+                class sets :attr:`array_path`.
+        """
         raise NotImplementedError
 
     def summary(self) -> dict[str, Any]:

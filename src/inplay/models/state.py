@@ -7,90 +7,155 @@ the pre-match prior from the training matches themselves when a table lacks ``el
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from inplay.config import ConfigError
 from inplay.data.ratings import ODDS_COLUMNS, EloRatings, demargin
 
-__all__ = ["prepare_snapshots", "match_results", "train_ratings", "pre_match_elo"]
+__all__ = [
+    "prepare_snapshots",
+    "prepare_columns",
+    "float_column",
+    "match_results",
+    "train_ratings",
+    "pre_match_elo",
+]
 
 
-def _column(df: pd.DataFrame, name: str, default: pd.Series | float) -> pd.Series:
-    """Return ``df[name]`` as floats, or ``default`` when the column is absent."""
-    if name in df.columns:
-        return pd.to_numeric(df[name], errors="coerce").astype(float)
-    if isinstance(default, pd.Series):
-        return default.astype(float)
-    return pd.Series(float(default), index=df.index)
+class _Columns:
+    """Float columns read from snapshot rows: a DataFrame, or a mapping of 1-D arrays.
+
+    A frame's columns are read with ``pd.to_numeric(errors="coerce")`` (text becomes NaN); a
+    mapping's with ``np.asarray(dtype=float)`` (its columns must be numeric; None becomes NaN).
+    """
+
+    def __init__(self, rows: pd.DataFrame | Mapping[str, Any]) -> None:
+        self.rows = rows
+        self.frame = isinstance(rows, pd.DataFrame)
+        self.names = set(rows.columns) if self.frame else set(rows)
+        self.n = len(rows) if self.frame else _length(rows)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def get(self, name: str, default: np.ndarray | float) -> np.ndarray:
+        """Column ``name`` as floats, or ``default`` (broadcast to the rows) when absent."""
+        if name not in self.names:
+            return np.broadcast_to(np.asarray(default, dtype=float), (self.n,)).copy()
+        if self.frame:
+            return pd.to_numeric(self.rows[name], errors="coerce").astype(float).to_numpy()
+        return np.asarray(self.rows[name], dtype=float)
 
 
-def _require_columns(df: pd.DataFrame) -> None:
-    """Raise :class:`ConfigError` unless ``df`` has a clock and goal columns."""
-    if "clock" not in df.columns and "current_minute" not in df.columns:
+def _length(columns: Mapping[str, Any]) -> int:
+    """The number of rows of a mapping of equally long 1-D columns (0 without columns)."""
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def float_column(rows: pd.DataFrame | Mapping[str, Any], name: str) -> np.ndarray | None:
+    """Column ``name`` of snapshot rows (a frame or a mapping of 1-D arrays) as floats.
+
+    Returns:
+        The column as a float array (text becomes NaN in a frame), or None when absent.
+    """
+    src = _Columns(rows)
+    return src.get(name, np.nan) if name in src else None
+
+
+def _fill(x: np.ndarray, value: float) -> np.ndarray:
+    """``x`` with NaN replaced by ``value``."""
+    return np.where(np.isnan(x), value, x)
+
+
+def _require_columns(src: _Columns) -> None:
+    """Raise :class:`ConfigError` unless the rows have a clock and goal columns."""
+    if "clock" not in src and "current_minute" not in src:
         raise ConfigError("snapshot rows need a 'clock' or a 'current_minute' column")
-    if not ({"reg_home_goals", "reg_away_goals"} <= set(df.columns)) and not (
-        {"home_goals", "away_goals"} <= set(df.columns)
+    if not ("reg_home_goals" in src and "reg_away_goals" in src) and not (
+        "home_goals" in src and "away_goals" in src
     ):
         raise ConfigError(
             "snapshot rows need 'reg_home_goals'/'reg_away_goals' or 'home_goals'/'away_goals'"
         )
 
 
-def _side_diff(df: pd.DataFrame, stat: str) -> pd.Series:
+def _side_diff(src: _Columns, stat: str) -> np.ndarray:
     """Home minus away of ``home_<stat>``/``away_<stat>`` (0 where absent)."""
-    return (_column(df, f"home_{stat}", 0.0) - _column(df, f"away_{stat}", 0.0)).fillna(0.0)
+    return _fill(src.get(f"home_{stat}", 0.0) - src.get(f"away_{stat}", 0.0), 0.0)
 
 
-def _state_columns(df: pd.DataFrame) -> pd.DataFrame:
+def _state_columns(src: _Columns) -> dict[str, np.ndarray]:
     """The clock, score and match-statistics columns of :func:`prepare_snapshots`."""
-    minute = _column(df, "current_minute", 0.0)
-    clock = _column(df, "clock", minute.clip(0.0, 90.0)).fillna(0.0).clip(0.0, 90.0)
-    period = _column(df, "period", pd.Series(np.where(minute < 45, 1.0, 2.0), index=df.index))
-    home = _column(df, "reg_home_goals", _column(df, "home_goals", 0.0))
-    away = _column(df, "reg_away_goals", _column(df, "away_goals", 0.0))
-    hp = _column(df, "home_possession", 50.0).fillna(50.0)
-    ap = _column(df, "away_possession", 100.0 - hp).fillna(50.0)
-    total = (hp + ap).where(lambda s: s > 0, 100.0)
+    minute = src.get("current_minute", 0.0)
+    clock = np.clip(_fill(src.get("clock", np.clip(minute, 0.0, 90.0)), 0.0), 0.0, 90.0)
+    period = src.get("period", np.where(minute < 45, 1.0, 2.0))
+    home = src.get("reg_home_goals", src.get("home_goals", 0.0))
+    away = src.get("reg_away_goals", src.get("away_goals", 0.0))
+    hp = _fill(src.get("home_possession", 50.0), 50.0)
+    ap = _fill(src.get("away_possession", 100.0 - hp), 50.0)
+    total = hp + ap
+    total = np.where(total > 0, total, 100.0)
     columns = {
-        "period": period.fillna(1.0),
+        "period": _fill(period, 1.0),
         "clock": clock,
         "t": clock / 90.0,
-        "gd": (home - away).fillna(0.0),
-        "red_diff": _side_diff(df, "red_cards"),
-        "xg_diff": _side_diff(df, "xg"),
-        "sot_diff": _side_diff(df, "shots_on_target"),
-        "shots_diff": _side_diff(df, "shots"),
-        "poss_diff": ((hp - ap) / total).fillna(0.0),
-        "hg": home.fillna(0.0),
-        "ag": away.fillna(0.0),
+        "gd": _fill(home - away, 0.0),
+        "red_diff": _side_diff(src, "red_cards"),
+        "xg_diff": _side_diff(src, "xg"),
+        "sot_diff": _side_diff(src, "shots_on_target"),
+        "shots_diff": _side_diff(src, "shots"),
+        "poss_diff": _fill((hp - ap) / total, 0.0),
+        "hg": _fill(home, 0.0),
+        "ag": _fill(away, 0.0),
     }
     for short, stat in (("red", "red_cards"), ("xg", "xg"), ("sot", "shots_on_target")):
-        columns[f"h_{short}"] = _column(df, f"home_{stat}", 0.0).fillna(0.0)
-        columns[f"a_{short}"] = _column(df, f"away_{stat}", 0.0).fillna(0.0)
-    return pd.DataFrame(columns, index=df.index)
+        columns[f"h_{short}"] = _fill(src.get(f"home_{stat}", 0.0), 0.0)
+        columns[f"a_{short}"] = _fill(src.get(f"away_{stat}", 0.0), 0.0)
+    return columns
 
 
-def _add_prior(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+def _add_prior(out: dict[str, np.ndarray], src: _Columns) -> dict[str, np.ndarray]:
     """Add the pre-match prior columns of :func:`prepare_snapshots` to ``out`` (in place).
 
     The prior (see :mod:`inplay.data.ratings`) is the Elo difference in units of 400 points,
     and the de-margined closing odds as ``log(p_home / p_away)`` where known.
     """
-    elo = _column(df, "elo_diff", np.nan)
-    out["has_elo"] = elo.notna().astype(float)
-    out["neutral"] = _column(df, "neutral", 0.0).fillna(0.0).clip(0.0, 1.0)
-    out["elo"] = (elo / 400.0).clip(-3.0, 3.0).fillna(0.0)
-    if set(ODDS_COLUMNS) <= set(df.columns):
-        probs = demargin(df[list(ODDS_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy())
+    elo = src.get("elo_diff", np.nan)
+    out["has_elo"] = (~np.isnan(elo)).astype(float)
+    out["neutral"] = np.clip(_fill(src.get("neutral", 0.0), 0.0), 0.0, 1.0)
+    out["elo"] = _fill(np.clip(elo / 400.0, -3.0, 3.0), 0.0)
+    if all(c in src for c in ODDS_COLUMNS):
+        probs = demargin(np.column_stack([src.get(c, np.nan) for c in ODDS_COLUMNS]))
     else:
-        probs = np.full((len(df), 3), np.nan)
+        probs = np.full((src.n, 3), np.nan)
     has_odds = np.all(np.isfinite(probs), axis=1)
     safe = np.where(has_odds[:, None], probs, 1.0 / 3.0)
     out["has_odds"] = has_odds.astype(float)
     out["odds_logit"] = np.log(safe[:, 0] / safe[:, 2])
     out["odds_draw"] = np.where(has_odds, safe[:, 1], 0.0)
     return out
+
+
+def prepare_columns(rows: pd.DataFrame | Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The columns of :func:`prepare_snapshots` as a dict of 1-D float arrays.
+
+    The one implementation behind the DataFrame path (:func:`prepare_snapshots`) and the
+    numpy path of live scoring (:meth:`inplay.models.base.OutcomeModel.predict_proba_arrays`).
+
+    Args:
+        rows: Snapshot rows: a DataFrame, or a mapping of column name to a 1-D numeric array
+            (team names may be there too; they are not read).
+
+    Raises:
+        ConfigError: Neither ``clock`` nor ``current_minute`` is present, or no goal columns.
+    """
+    src = _Columns(rows)
+    _require_columns(src)
+    return _add_prior(_state_columns(src), src)
 
 
 def prepare_snapshots(df: pd.DataFrame) -> pd.DataFrame:
@@ -117,8 +182,7 @@ def prepare_snapshots(df: pd.DataFrame) -> pd.DataFrame:
     Raises:
         ConfigError: Neither ``clock`` nor ``current_minute`` is present, or no goal columns.
     """
-    _require_columns(df)
-    return _add_prior(_state_columns(df), df)
+    return pd.DataFrame(prepare_columns(df), index=df.index)
 
 
 def match_results(df: pd.DataFrame) -> pd.DataFrame | None:
