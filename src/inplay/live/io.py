@@ -75,17 +75,22 @@ def publish(
             pause = min(pause * 2, 10.0)
 
 
-def partition_lag(consumer, partitions: list[tuple[str, int]]) -> dict[str, int]:
-    """Consumer lag per partition (end offset - position), keyed by partition number as text.
+def partition_lag(consumer, positions: dict[tuple[str, int], int]) -> dict[str, int]:
+    """Consumer lag per partition (end offset - next offset to handle), by partition number.
 
-    The embedded broker (Tansu 0.6) reports end offsets per record batch, which can put
-    them behind the position; such a lag is shown as 0.
+    The end offsets are those of the latest fetches (:meth:`ConsumerClient.cached_end`): asking
+    the broker would wait behind a fetch it holds open for new data, up to the fetch wait per
+    partition, every few seconds, and every event arriving meanwhile would wait too. A
+    partition no fetch has told about yet is left out. The embedded broker (Tansu 0.6) reports
+    end offsets per record batch, which can put them behind the position; such a lag is 0.
     """
     lag = {}
-    for tp in list(partitions):
+    for tp, position in list(positions.items()):
         try:
-            end = consumer.watermarks(tp)[1]
-            lag[str(tp[1])] = max(0, int(end - consumer.position(tp)))
+            end = consumer.cached_end(tp)
         except Exception as exc:  # noqa: BLE001 - lag is informative; never stop scoring for it
             log.debug("lag of %s unavailable: %s", tp, exc)
+            continue
+        if end is not None:
+            lag[str(tp[1])] = max(0, int(end - position))
     return lag

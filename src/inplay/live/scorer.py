@@ -164,13 +164,13 @@ class Scorer(BatchScorer):
         outputs = [results_topic, requests_topic, monitoring_topic]
         self._guard = TopicGuard(bootstrap, events_topic, outputs)
         self._assigned_at: float | None = None  # monotonic time of the latest assignment
+        self._positions: dict[tuple[str, int], int] = {}  # next offset to handle, per partition
         #: Set once the worker holds partitions and has restored their matches' states.
         self.ready = threading.Event()
 
     def stats_message(self, lag: dict[str, int] | None = None) -> bytes:
         """A statistics message for the monitoring topic (cumulative and since the last one)."""
-        now = time.monotonic()
-        since, consumed_then = self._interval_mark
+        now, (since, consumed_then) = time.monotonic(), self._interval_mark
         body = stats_body(
             self.stats,
             worker=self.worker_id,
@@ -185,11 +185,13 @@ class Scorer(BatchScorer):
         self._interval_mark = (now, self.stats.consumed)
         return orjson.dumps(body)
 
-    # -- partitions: rebuild on assignment, drop on revocation -------------------------------
+    # -- partitions: restore on assignment, drop on revocation -------------------------------
     def _on_revoke(self, partitions: list[tuple[str, int]]) -> None:
         self.stats.rebalances += 1
         self._forget(partitions)
-        self.assigned = [tp for tp in self.assigned if tp not in set(partitions)]
+        gone = set(partitions)
+        self.assigned = [tp for tp in self.assigned if tp not in gone]
+        self._positions = {tp: o for tp, o in self._positions.items() if tp not in gone}
 
     def _on_assign(self, partitions: list[tuple[str, int]]) -> None:
         from inplay.kafka.clients import make_consumer_client
@@ -300,8 +302,10 @@ class Scorer(BatchScorer):
         """Commit exactly what was handled, now that its predictions are acknowledged."""
         from inplay.kafka.clients import next_offsets
 
+        offsets = next_offsets(records)
+        self._positions.update(offsets)
         try:
-            consumer.commit(next_offsets(records))
+            consumer.commit(offsets)
         except Exception as exc:  # noqa: BLE001 - at-least-once: re-read, not lost
             # A broker restart or a rebalance: the batch will be read again by
             # whoever owns the partition next (duplicates, identifiable by key).
@@ -326,7 +330,7 @@ class Scorer(BatchScorer):
             producer.send(
                 self.monitoring_topic,
                 b"stats",
-                self.stats_message(partition_lag(self._consumer, self.assigned)),
+                self.stats_message(partition_lag(self._consumer, self._positions)),
             )
         except Exception as exc:
             if not transient_error(exc):

@@ -156,6 +156,14 @@ class ConsumerClient(ABC):
         """(first offset, end offset) of a partition as the broker reports them."""
 
     @abstractmethod
+    def cached_end(self, partition: TopicPartition) -> int | None:
+        """The end offset of an assigned partition as of its latest fetch, asking nobody.
+
+        None when no fetch has told it yet. Unlike :meth:`watermarks` it sends no request, so
+        it never waits behind a fetch that the broker holds open for new data.
+        """
+
+    @abstractmethod
     def partitions_for(self, topic: str) -> list[int]:
         """The partition numbers of ``topic`` (empty if it does not exist)."""
 

@@ -291,6 +291,7 @@ class ConfluentConsumer(ConsumerClient):
             self._consumer.close()
             raise
         self._manual = False
+        self._metadata: Producer | None = None  # for topic_exists, made when first needed
         # librdkafka forgets the position after seek() until the next record is fetched.
         self._seeked: dict[TopicPartition, int] = {}
 
@@ -462,6 +463,11 @@ class ConfluentConsumer(ConsumerClient):
         )
         return int(low), int(high)
 
+    def cached_end(self, partition: TopicPartition) -> int | None:
+        """The end offset of an assigned partition as of its latest fetch (no request)."""
+        _low, high = self._consumer.get_watermark_offsets(_ctp(partition), cached=True)
+        return int(high) if high >= 0 else None
+
     def partitions_for(self, topic: str) -> list[int]:
         """The partition numbers of ``topic`` (empty if it does not exist)."""
         metadata = self._consumer.list_topics(topic, timeout=_timeout_s())
@@ -470,6 +476,19 @@ class ConfluentConsumer(ConsumerClient):
             return []
         return sorted(found.partitions)
 
+    def topic_exists(self, topic: str) -> bool:
+        """Whether ``topic`` exists now, asked on a connection of its own.
+
+        Not the consumer's: the broker answers a connection's requests in order, so a metadata
+        request would wait behind a fetch held open for new data (up to the fetch wait).
+        """
+        if self._metadata is None:
+            self._metadata = Producer(producer_config(self.bootstrap))
+        metadata = self._metadata.list_topics(topic, timeout=_timeout_s())
+        found = metadata.topics.get(topic)
+        return found is not None and found.error is None and bool(found.partitions)
+
     def close(self) -> None:
         """Leave the group (if any) and release the client. Does not commit."""
+        self._metadata = None
         self._consumer.close()

@@ -276,6 +276,11 @@ class KafkaPythonConsumer(ConsumerClient):
         high = self._consumer.end_offsets([tp])[tp]
         return int(low), int(high)
 
+    def cached_end(self, partition: TopicPartition) -> int | None:
+        """The end offset of an assigned partition as of its latest fetch (no request)."""
+        high = self._consumer.highwater(_tp(partition))
+        return None if high is None else int(high)
+
     def partitions_for(self, topic: str) -> list[int]:
         """The partition numbers of ``topic`` (empty if it does not exist)."""
         return sorted(self._consumer.partitions_for_topic(topic) or ())
