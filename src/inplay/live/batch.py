@@ -111,6 +111,29 @@ class BatchScorer:
             out += self._score(requests, keys, types, sent_at, received_at)
         return out
 
+    def warm_up(self) -> None:
+        """Score a made-up request once, publishing and counting nothing.
+
+        The first call of a model pays for lazy imports and first-time set-up (about 0.2 s);
+        a worker warms up before it joins its group, so the first real batch, often the
+        kick-off burst of many matches, does not wait for that.
+        """
+        state = MatchState(0, "warm-up home", "warm-up away")
+        event = {"home_team": state.home_team, "away_team": state.away_team, "neutral": False}
+        request = messages.request_message(state.features(), event)
+        probabilities = messages.rounded_probability_rows(self._predict([request]))
+        now = time.time()
+        results = messages.result_messages(
+            [request],
+            [None],
+            probabilities,
+            messages.latencies_since([now], now),
+            model_version=self.model_version,
+            processing_ms=0.0,
+            scored_at=now,
+        )
+        orjson.dumps(results[0])
+
     def _predict(self, requests: list[dict]) -> np.ndarray:
         """The model's probabilities of a batch of requests, in one call.
 

@@ -49,6 +49,7 @@ store, rebuilt on assignment), :mod:`~inplay.live.batch` (records in, messages o
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -238,6 +239,8 @@ class Scorer(BatchScorer):
         """
         if handle_signals:
             _stop_on_signals(self.stop)
+        self.warm_up()
+        gc.freeze()  # what exists now (model, modules) is never scanned by the collector again
         changelog = self.store.changelog
         consumer, producer = _open_clients(self, None if changelog is None else changelog.topic)
         self._consumer = consumer
@@ -317,15 +320,11 @@ class Scorer(BatchScorer):
         self._guard.check(consumer, also_outputs=True)
 
     def _report(self, producer, clock: _Clock) -> None:
-        """Bring the run time up to date and send a statistics message."""
-        self.stats.seconds = time.perf_counter() - clock.start
-        self._send_stats(producer)
-        clock.last_stats = time.monotonic()
-
-    def _send_stats(self, producer) -> None:
-        """Queue a statistics message; statistics never stop a worker whose broker is away."""
+        """Bring the run time up to date and queue a statistics message (never fatal)."""
         from inplay.kafka.clients import transient_error
 
+        self.stats.seconds = time.perf_counter() - clock.start
+        clock.last_stats = time.monotonic()
         try:
             producer.send(
                 self.monitoring_topic,

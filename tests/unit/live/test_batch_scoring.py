@@ -247,6 +247,21 @@ def test_a_model_with_only_predict_proba_gets_a_frame_per_batch(synthetic_record
     assert calls == [sum(topic.endswith("results") for topic, _, _ in out)]
 
 
+def test_warm_up_calls_the_model_once_and_changes_nothing(synthetic_table, synthetic_records):
+    model = make_model("goal_rate").fit(synthetic_table)
+    calls = []
+    original = model.predict_proba_arrays
+    model.predict_proba_arrays = lambda columns: calls.append(len(columns["clock"])) or original(
+        columns
+    )
+    warm, cold = BatchScorer(model), BatchScorer(make_model("goal_rate").fit(synthetic_table))
+    warm.warm_up()
+    assert calls == [1]
+    assert warm.stats == cold.stats and not warm.states and not warm.store.changed
+    strip = lambda out: [(t, k, v) for t, k, v in out if b"scored_at" not in v]  # noqa: E731
+    assert strip(warm.process(synthetic_records[:50])) == strip(cold.process(synthetic_records[:50]))
+
+
 def test_round_like_builtin_is_builtin_round():
     rng = np.random.default_rng(0)
     for digits in (2, 3, 4, 6):
