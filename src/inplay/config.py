@@ -115,6 +115,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "INPLAY_KAFKA_CLIENT", "str", "kafka-python", "Kafka client: kafka-python or confluent"
     ),
+    Setting(
+        "MLFLOW_TRACKING_URI",
+        "str",
+        "sqlite:///<output>/mlruns/mlflow.db",
+        "MLflow tracking store and model registry (a team server: http://host:5000)",
+    ),
+    Setting("INPLAY_REGISTERED_MODEL", "str", "inplay", "the MLflow registered model's name"),
+    Setting("INPLAY_QUALITY_GROUP", "str", "inplay-quality", "the live quality worker's group"),
+    Setting("INPLAY_QUALITY_WINDOW", "int", "50", "matches in the rolling live-quality window"),
+    Setting(
+        "INPLAY_MODEL_POLL_SECONDS",
+        "float",
+        "5",
+        "seconds between a worker's looks at the registry's champion (0 = never)",
+    ),
+    Setting(
+        "INPLAY_PROMOTE_ALPHA",
+        "float",
+        "0.05",
+        "significance level of the retrain's paired test (challenger better than champion)",
+    ),
     Setting("INPLAY_PROGRESS", "bool", "1", "draw progress bars (0 = none)"),
     Setting("INPLAY_DEBUG", "bool", "0", "on an error, print the traceback too"),
     Setting("INPLAY_KAFKA_VERSION", "str", "4.1.0", "Apache Kafka version run on the JVM"),
@@ -315,6 +336,7 @@ def _paths() -> dict[str, Path]:
         "PROCESSED_DIR": (output or data) / "processed",
         "MODELS_DIR": (output or root) / "models",
         "REPORTS_DIR": (output or root) / "reports",
+        "MLFLOW_DIR": (output or root) / "mlruns",
         "NOTEBOOKS_DIR": root / "notebooks",
         "BROKER_STATE_FILE": Path(state).expanduser() if state else data / "broker.json",
     }
@@ -329,6 +351,7 @@ INTERIM_DIR: Path
 PROCESSED_DIR: Path
 MODELS_DIR: Path
 REPORTS_DIR: Path
+MLFLOW_DIR: Path
 NOTEBOOKS_DIR: Path
 BROKER_STATE_FILE: Path
 SCORER_GROUP: str

@@ -1,0 +1,2 @@
+"""The MLOps loop: tracked experiments and the model registry (MLflow), live model quality,
+retrain-and-promote and the champion a running worker follows."""
