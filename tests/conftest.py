@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -11,6 +13,12 @@ import pytest
 
 from inplay import config
 from inplay.brokers import embedded as broker
+
+# Every fit (inplay fit, notebook 03, fit_models) logs to MLflow: the test session gets a store
+# of its own (a fresh SQLite file, inherited by the notebooks' kernels), never the repo's.
+if not os.environ.get("MLFLOW_TRACKING_URI"):
+    _store = tempfile.mkdtemp(prefix="inplay-test-mlflow-")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_store}/mlflow.db"
 
 # ---------------------------------------------------------------------------------------------
 # Kafka

@@ -126,58 +126,76 @@ def build_dataset(
     return write_dataset(data, matches, out_dir, per_event, workers, progress)
 
 
+def _data_info(snapshots: pd.DataFrame, folder: Path) -> dict:
+    """What a fit was trained on, for its model card: the dataset's info plus the rows used."""
+    from inplay.data.dataset import INFO_FILE
+
+    info_path = folder / INFO_FILE
+    data_info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    data_info.update(
+        rows=int(len(snapshots)),
+        matches_used=int(snapshots["match_id"].nunique()),
+        snapshots=str(folder / "snapshots_minute.parquet"),
+        priors=bool("elo_diff" in snapshots.columns),
+    )
+    return data_info
+
+
 def fit_models(
     names: Iterable[str] | None = None,
     snapshots_dir: Path | None = None,
     models_dir: Path | None = None,
     n_splits: int = 5,
     seed: int = 0,
+    *,
+    promote: bool = True,
+    track: bool = True,
 ):
     """Evaluate ``names`` (None: ``DEFAULT_MODELS``) by grouped CV, fit each on all data, save it.
 
-    The snapshots get their pre-match priors (team names, dates, Elo, closing odds) from the
-    StatsBomb match lists when ``INPLAY_DATA_DIR`` lists their matches
-    (:func:`inplay.evaluation.evaluate.with_priors`). Among the models that do not need closing
-    odds (the live scorer has none), the one with the lowest log loss on held-out competitions
-    (:func:`selection_losses`) is recorded as the selected model (``models/selected.json``),
-    which ``inplay score`` uses by default.
+    The snapshots get their pre-match priors from the StatsBomb match lists when
+    ``INPLAY_DATA_DIR`` lists their matches (:func:`inplay.evaluation.evaluate.with_priors`).
+    Among the models that do not need closing odds (the live scorer has none), the one with the
+    lowest log loss on held-out competitions (:func:`selection_losses`) is recorded as the
+    selected model (``models/selected.json``), which ``inplay score`` uses by default. With
+    ``track``, each model becomes an MLflow run and a new version of the registered model
+    (:func:`inplay.mlops.tracking.log_fits`); with ``promote`` too, the selected model's new
+    version gets the alias ``champion``.
 
     Returns:
         (the evaluation result, the selected model name)
     """
-    from inplay.data.dataset import INFO_FILE, load_snapshots
+    from inplay.data.dataset import load_snapshots
     from inplay.evaluation.evaluate import BASELINE, evaluate, with_priors
+    from inplay.mlops.quality import drift_band
     from inplay.models import DEFAULT_MODELS, MODELS, make_model, save_model
 
     names = list(names or DEFAULT_MODELS)
     snapshots = with_priors(load_snapshots("minute", snapshots_dir))
     result = evaluate(snapshots, names, n_splits=n_splits, seed=seed, priors=False)
     overall = result.overall.set_index("model")
-    info_path = Path(snapshots_dir or config.PROCESSED_DIR) / INFO_FILE
-    data_info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    data_info.update(
-        rows=int(len(snapshots)),
-        matches_used=int(snapshots["match_id"].nunique()),
-        snapshots=str(Path(snapshots_dir or config.PROCESSED_DIR) / "snapshots_minute.parquet"),
-        priors=bool("elo_diff" in snapshots.columns),
-    )
+    data_info = _data_info(snapshots, Path(snapshots_dir or config.PROCESSED_DIR))
     models_dir = Path(models_dir or config.MODELS_DIR)
-    fitted = names if BASELINE in names else [BASELINE, *names]
-    for name in fitted:
+    fits = {}
+    for name in names if BASELINE in names else [BASELINE, *names]:
         model = make_model(name).fit(snapshots)
         metrics = {
             "cv": {k: float(v) for k, v in overall.loc[name].items() if isinstance(v, int | float)},
             "cv_splits": n_splits,
             "split": "grouped by match",
+            "drift_band": drift_band(result.oof[result.oof["model"] == name]),
         }
-        save_model(model, models_dir, data_info=data_info, metrics=metrics)
+        fits[name] = (model, save_model(model, models_dir, data_info=data_info, metrics=metrics))
     live = [n for n in overall.index if not getattr(MODELS[n], "use_odds", False)]
     losses, how = selection_losses(snapshots, live, overall["log_loss"])
     selected = str(losses.idxmin())
-    models_dir.mkdir(parents=True, exist_ok=True)
     (models_dir / SELECTED_FILE).write_text(
         json.dumps({"model": selected, "log_loss": float(losses[selected]), "selected_by": how})
     )
+    if track:
+        from inplay.mlops.tracking import log_fits
+
+        log_fits(fits, result, snapshots, champion=selected if promote else None)
     return result, selected
 
 
@@ -245,11 +263,19 @@ def score_live(
     instance_id: str | None = None,
     **topics: str,
 ):
-    """Run one scoring worker until ``max_events`` or ``idle_timeout``; returns its stats."""
-    from inplay.live.scorer import Scorer
+    """Run one scoring worker until ``max_events`` or ``idle_timeout``; returns its stats.
 
+    ``model``: None (the registry's champion, else the selected model; a newly promoted
+    champion is taken between batches), ``"champion"``, ``"selected"``, a name or a path
+    (:func:`inplay.mlops.champion.resolve_live_model`).
+    """
+    from inplay.live.scorer import Scorer
+    from inplay.mlops.champion import ChampionSource, resolve_live_model
+
+    live, follow = resolve_live_model(model)
     scorer = Scorer(
-        load_scoring_model(model),
+        live.model,
+        source=ChampionSource(live, follow=follow),
         bootstrap=bootstrap,
         group_id=group_id,
         client=client,

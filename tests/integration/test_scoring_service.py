@@ -24,7 +24,7 @@ from inplay.kafka.clients import Record, make_producer_client
 from inplay.live import messages
 from inplay.live import state as match_store
 from inplay.live.replay import encode_event, matchday
-from inplay.live.scorer import Scorer
+from inplay.live.scorer import Scorer, _idle_over
 from inplay.models import make_model
 
 TEAMS = [
@@ -353,17 +353,17 @@ def test_idle_clock_starts_at_the_assignment_not_at_the_start(caplog):
     now = time.monotonic()
     long_ago, started = now - 100.0, time.perf_counter() - 30.0
     # Not assigned yet, 30 s in: waiting to join is not idleness (until the join timeout).
-    assert not s._idle(8, 60, last_message=long_ago, start=started)
+    assert not _idle_over(s, 8, 60, last_message=long_ago, start=started)
     with caplog.at_level("WARNING", logger="inplay.live.scorer"):
-        assert s._idle(8, 20, last_message=long_ago, start=started)  # past the join timeout
+        assert _idle_over(s, 8, 20, last_message=long_ago, start=started)  # past the join timeout
     assert "no partition of ev was assigned" in caplog.text
     # Just assigned, no message for 100 s before that: the clock restarted at the assignment.
     s._assigned_at = now - 1.0
-    assert not s._idle(8, 60, last_message=long_ago, start=started)
+    assert not _idle_over(s, 8, 60, last_message=long_ago, start=started)
     s._assigned_at = now - 9.0
-    assert s._idle(8, 60, last_message=long_ago, start=started)
+    assert _idle_over(s, 8, 60, last_message=long_ago, start=started)
     # A recent message keeps an assigned worker alive.
-    assert not s._idle(8, 60, last_message=now - 2.0, start=started)
+    assert not _idle_over(s, 8, 60, last_message=now - 2.0, start=started)
 
 
 def test_transient_errors_are_told_from_real_ones():

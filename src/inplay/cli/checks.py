@@ -15,7 +15,6 @@ __all__ = [
     "check_snapshots",
     "cluster",
     "load_model",
-    "model_choice",
     "name_broker_flag",
     "require_topics",
     "selected_model",
@@ -70,11 +69,6 @@ def require_topics(args: argparse.Namespace, topics: dict[str, str]) -> str:
     return bootstrap
 
 
-def model_choice(value: str | None) -> str | None:
-    """``--model`` as :func:`inplay.pipeline.load_scoring_model` takes it (None = selected)."""
-    return None if value in (None, SELECTED) else value
-
-
 def selected_model() -> str:
     """The name of the model ``inplay fit`` (or notebook 03) selected.
 
@@ -92,25 +86,29 @@ def selected_model() -> str:
 def load_model(value: str | None) -> Any:
     """Load the scorer's model up front: a missing or corrupt one is one line naming --model.
 
+    Returns:
+        The :class:`~inplay.mlops.champion.LiveModel` and whether it follows the champion.
+
     Raises:
         ModelError: the model is missing or is not a model saved by inplay.
     """
-    from inplay.pipeline import load_scoring_model
+    from inplay.mlops.champion import resolve_live_model
 
-    choice = model_choice(value)
-    setting = f"--model {value}" if value else f"no --model given (so the {SELECTED} model)"
+    setting = f"--model {value}" if value else "no --model given (so the champion, else selected)"
     try:
-        return load_scoring_model(choice)
+        return resolve_live_model(value)
     except ConfigError as exc:
         message = str(exc).rstrip(".")
         hint = "" if "inplay fit" in message else " Run `inplay fit` to train and save one."
         raise ModelError(f"{setting}: {message}.{hint}") from None
+    except InplayError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure to unpickle means a bad file
         raise ModelError(
             f"{setting}: cannot load it ({type(exc).__name__}: {exc}), so it is not a model "
             "saved by inplay: run `inplay fit` to train and save one, or pass --model a model "
             f"name or folder under {config.MODELS_DIR}."
-        ) from exc
+        ) from None
 
 
 def check_data_folder(flag: str, value: str) -> None:

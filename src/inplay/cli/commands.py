@@ -14,7 +14,6 @@ from inplay.cli.checks import (
     check_data_folder,
     check_snapshots,
     load_model,
-    model_choice,
     name_broker_flag,
     require_topics,
     selected_model,
@@ -143,7 +142,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     config.producer_settings()
     client_name()
-    require_topics(args, {"--topic": args.topic})
+    topics = {"--topic": args.topic}
+    if args.raw_topic:
+        topics["--raw-topic"] = args.raw_topic
+    require_topics(args, topics)
     stats = replay(
         data,
         matches,
@@ -153,6 +155,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         stagger=args.stagger,
         topic=args.topic,
         bootstrap=args.kafka_broker,
+        raw_topic=args.raw_topic or None,
     )
     print(stats.summary())
     return 0
@@ -223,12 +226,17 @@ def _print_tables(result) -> None:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``inplay fit``."""
+    from inplay.mlops.tracking import tracking_uri
     from inplay.pipeline import fit_models, parse_names
 
     check_snapshots()
-    result, selected = fit_models(parse_names(args.models), n_splits=args.splits)
+    result, selected = fit_models(
+        parse_names(args.models), n_splits=args.splits, promote=args.promote
+    )
     _print_tables(result)
     print(f"\nselected model: {selected} (saved under {config.MODELS_DIR})")
+    champion = "the selected model's new version" if args.promote else "unchanged (--no-promote)"
+    print(f"MLflow runs and model versions in {tracking_uri()}; champion: {champion}")
     return 0
 
 
@@ -287,7 +295,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return score_workers(args.workers, sys.argv[1:], args.instance_id)
     stats = score_live(
-        model_choice(args.model),
+        args.model,
         max_events=args.max_events,
         idle_timeout=args.idle_timeout,
         bootstrap=args.kafka_broker,

@@ -6,6 +6,7 @@ import argparse
 
 from inplay import __version__, config
 from inplay.cli import commands
+from inplay.cli.mlops import add_mlops_commands
 
 __all__ = ["EPILOG", "SCORE_TOPIC_FLAGS", "SELECTED", "build_parser"]
 
@@ -17,6 +18,8 @@ A typical session (embedded broker, data from INPLAY_DATA_DIR):
   inplay dataset
   inplay fit
   inplay score --idle-timeout 20
+  inplay quality --idle-timeout 20
+  inplay retrain --from-topic
   inplay broker stop
 
 Settings come from the environment: INPLAY_DATA_DIR (StatsBomb open-data folder),
@@ -130,6 +133,11 @@ def _add_replay_command(sub: Subparsers) -> None:
     p.add_argument("--max-events", type=int, help="stop after N events in all")
     p.add_argument("--stagger", type=float, default=0.0, help="seconds between kick-offs")
     p.add_argument("--topic", default=config.TOPIC_EVENTS, help="topic to write to")
+    p.add_argument(
+        "--raw-topic",
+        default=config.TOPIC_RAW,
+        help="where each match's metadata and result go ('' = nowhere; default %(default)s)",
+    )
     p.add_argument("--demo", action="store_true", help="replay the demo matches (World Cup 2022)")
     _add_broker_arg(p)
     p.set_defaults(func=commands.cmd_replay)
@@ -144,6 +152,12 @@ def _add_model_commands(sub: Subparsers) -> None:
         help="comma separated model names (default: all)",
     )
     p.add_argument("--splits", type=int, default=5, help="grouped CV folds (default 5)")
+    p.add_argument(
+        "--no-promote",
+        dest="promote",
+        action="store_false",
+        help="register the new model versions in MLflow but leave the champion alias as it is",
+    )
     p.set_defaults(func=commands.cmd_fit)
 
     p = sub.add_parser("evaluate", help="grouped cross-validation table, overall and by 15 minutes")
@@ -276,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_commands(sub)
     _add_score_command(sub)
     _add_watch_commands(sub)
+    add_mlops_commands(sub, _add_broker_arg)
     _add_reports_command(sub)
     for p in sub.choices.values():  # `inplay COMMAND --debug` works as well as `inplay --debug`
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)

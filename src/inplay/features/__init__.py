@@ -47,6 +47,7 @@ from inplay.features.rules import (
     YELLOW_CARDS,
 )
 from inplay.features.snapshots import (
+    MinuteTracker,
     features_upto,
     iter_event_snapshots,
     minute_snapshots,
@@ -65,6 +66,7 @@ __all__ = [
     "sort_events",
     "iter_event_snapshots",
     "minute_snapshots",
+    "MinuteTracker",
     "features_upto",
     "regulation_result",
     "prediction_request",

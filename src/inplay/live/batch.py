@@ -21,9 +21,22 @@ from inplay.live import messages
 from inplay.live.state import MatchStore
 from inplay.live.stats import ScoreStats
 
-__all__ = ["BatchScorer", "Message"]
+__all__ = ["BatchScorer", "Message", "predict_requests"]
 
 Message = tuple[str, bytes, bytes]  # (topic, key, value)
+
+
+def predict_requests(model, requests: list[dict]) -> np.ndarray:
+    """A model's probabilities of a batch of prediction requests, in one call.
+
+    A model with ``predict_proba_arrays`` (every :class:`~inplay.models.OutcomeModel`) gets the
+    requests as columns, one numpy array per field (no DataFrame for the models with a numpy
+    path); any other model gets ``predict_proba(pd.DataFrame(requests))``.
+    """
+    predict_arrays = getattr(model, "predict_proba_arrays", None)
+    if predict_arrays is None:
+        return np.asarray(model.predict_proba(pd.DataFrame(requests)), dtype=float)
+    return np.asarray(predict_arrays(messages.RequestColumns(requests)), dtype=float)
 
 
 class BatchScorer:
@@ -42,8 +55,8 @@ class BatchScorer:
         results_topic: str = config.TOPIC_RESULTS,
         monitoring_topic: str = config.TOPIC_MONITORING,
     ) -> None:
-        self.model = model
-        self.model_version = str(getattr(model, "version", getattr(model, "name", "unknown")))
+        self.model_version = ""
+        self.use_model(model)
         self.requests_topic = requests_topic
         self.results_topic = results_topic
         self.monitoring_topic = monitoring_topic
@@ -135,16 +148,15 @@ class BatchScorer:
         orjson.dumps(results[0])
 
     def _predict(self, requests: list[dict]) -> np.ndarray:
-        """The model's probabilities of a batch of requests, in one call.
+        """The model's probabilities of a batch of requests (:func:`predict_requests`)."""
+        return predict_requests(self.model, requests)
 
-        A model with ``predict_proba_arrays`` (every :class:`~inplay.models.OutcomeModel`)
-        gets the requests as columns, one numpy array per field (no DataFrame for the models
-        with a numpy path); any other model gets ``predict_proba(pd.DataFrame(requests))``.
-        """
-        predict_arrays = getattr(self.model, "predict_proba_arrays", None)
-        if predict_arrays is None:
-            return np.asarray(self.model.predict_proba(pd.DataFrame(requests)), dtype=float)
-        return np.asarray(predict_arrays(messages.RequestColumns(requests)), dtype=float)
+    def use_model(self, model) -> str:
+        """Score the next batches with ``model``; returns the version it replaces."""
+        old = self.model_version
+        self.model = model
+        self.model_version = str(getattr(model, "version", getattr(model, "name", "unknown")))
+        return old
 
     def _score(
         self,

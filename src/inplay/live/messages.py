@@ -24,7 +24,6 @@ import json
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,8 @@ import orjson
 
 from inplay import config
 from inplay.features import FEATURE_COLUMNS
+from inplay.live.kinds import SCHEMA_DIALECT, Field, Kind, _f
+from inplay.mlops.messages import MLOPS_KINDS
 
 # The counters of a worker's ``kind: "stats"`` message (live.stats.ScoreStats keeps them).
 STATS_COUNTS = (
@@ -76,7 +77,6 @@ __all__ = [
     "quarantine_message",
 ]
 
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 #: A prediction is identified by these fields (delivery is at-least-once: drop repeats by them).
 PREDICTION_KEY: tuple[str, str] = ("match_id", "event_index")
@@ -86,49 +86,6 @@ _PERCENTILES = {
     "properties": {q: {"type": ["number", "null"]} for q in ("p50", "p95", "p99")},
     "required": ["p50", "p95", "p99"],
 }
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a message kind.
-
-    Attributes:
-        name: The JSON key.
-        type: The JSON Schema type (``integer``, ``number``, ``string``, ``boolean``, ``object``,
-            ``array``).
-        nullable: Whether ``null`` is allowed too.
-        extra: More JSON Schema keywords for the field (``const``, ``properties``, ...).
-    """
-
-    name: str
-    type: str
-    nullable: bool = False
-    extra: tuple[tuple[str, Any], ...] = ()
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this field's value."""
-        out: dict[str, Any] = {"type": [self.type, "null"] if self.nullable else self.type}
-        out.update(dict(self.extra))
-        return out
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A message kind: its name, topic, description and fields (all required)."""
-
-    name: str
-    topic: str
-    description: str
-    fields: tuple[Field, ...]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The field names, in message order."""
-        return tuple(f.name for f in self.fields)
-
-
-def _f(name: str, type_: str, nullable: bool = False, **extra: Any) -> Field:
-    return Field(name, type_, nullable, tuple(extra.items()))
 
 
 _FEATURE_TYPES = {
@@ -231,7 +188,9 @@ QUARANTINE = Kind(
 )
 
 #: Every message kind by name.
-KINDS: dict[str, Kind] = {k.name: k for k in (REQUEST, RESULT, STATS, QUARANTINE)}
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (REQUEST, RESULT, STATS, QUARANTINE, *MLOPS_KINDS)
+}
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ partition, in order) and value = the event JSON as StatsBomb has it plus ``match
 ``home_team``, ``away_team`` and ``sent_at`` (wall-clock seconds at publish time, for latency).
 Several matches are interleaved on one clock like a real matchday: they kick off together
 (or ``stagger`` seconds apart) and their events are sent in match-clock order.
+
+With a raw-data topic (``inplay replay`` uses ``ml-pipeline-raw-data``) each match's metadata
+(``kind: "raw_match"``) goes there before its first event and its result (``kind:
+"raw_result"``, counted from its events by the feature code) after its last one.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 import pandas as pd
@@ -21,7 +25,9 @@ from tqdm.auto import tqdm
 from inplay import config
 from inplay.data.ratings import neutral_venue
 from inplay.data.statsbomb import Match, StatsBombData
-from inplay.features import parse_timestamp, sort_events
+from inplay.features import MatchState, parse_timestamp, sort_events
+from inplay.features.rules import result_letter
+from inplay.mlops.messages import RAW_MATCH, RAW_RESULT, body
 
 __all__ = [
     "ReplayStats",
@@ -30,6 +36,8 @@ __all__ = [
     "matchday",
     "matchday_frame",
     "encode_event",
+    "raw_match_message",
+    "raw_result_message",
     "replay",
 ]
 
@@ -150,9 +158,51 @@ def encode_event(event: dict, match: Match, sent_at: float | None = None) -> tup
     value["match_id"] = match.match_id
     value["home_team"] = match.home_team
     value["away_team"] = match.away_team
+    value["competition_id"] = match.competition_id
+    value["season_id"] = match.season_id
     value["neutral"] = neutral_venue(match.competition, match.competition_stage)
     value["sent_at"] = time.time() if sent_at is None else sent_at
     return str(match.match_id).encode(), orjson.dumps(value)
+
+
+def raw_match_message(match: Match, sent_at: float) -> dict:
+    """The ``raw_match`` message of a match (its metadata)."""
+    return body(
+        RAW_MATCH,
+        match_id=match.match_id,
+        competition_id=match.competition_id,
+        season_id=match.season_id,
+        competition=match.competition,
+        season=match.season,
+        competition_stage=match.competition_stage,
+        match_date=match.match_date,
+        kick_off=match.kick_off,
+        home_team=match.home_team,
+        away_team=match.away_team,
+        neutral=neutral_venue(match.competition, match.competition_stage),
+        sent_at=sent_at,
+    )
+
+
+def raw_result_message(match: Match, events: Iterable[dict], sent_at: float) -> dict:
+    """The ``raw_result`` message of a match, its score counted from its events."""
+    state = MatchState(match.match_id, match.home_team, match.away_team)
+    for event in sort_events(events):
+        state.apply(event)
+    features = state.features()
+    reg_home, reg_away = state.regulation_score
+    return body(
+        RAW_RESULT,
+        match_id=match.match_id,
+        home_team=match.home_team,
+        away_team=match.away_team,
+        reg_home_goals=reg_home,
+        reg_away_goals=reg_away,
+        result=result_letter(reg_home, reg_away),
+        home_goals=features["home_goals"],
+        away_goals=features["away_goals"],
+        sent_at=sent_at,
+    )
 
 
 def replay(
@@ -170,6 +220,7 @@ def replay(
     client: str | None = None,
     end_markers: bool = True,
     progress: bool = True,
+    raw_topic: str | None = None,
 ) -> ReplayStats:
     """Replay ``matches`` into ``topic``.
 
@@ -177,33 +228,32 @@ def replay(
         data: where the events are read from.
         matches: the matches to replay, interleaved on one clock.
         speed: N x real time (``2`` = twice as fast as the match); ``0`` = as fast as possible.
-        delay: a fixed pause between events in seconds (the replaced producer's ``--delay``);
-            overrides ``speed`` when given.
+        delay: a fixed pause between events in seconds (overrides ``speed``).
         max_events: stop after this many events (all matches together).
         stagger: seconds between the kick-offs of consecutive matches.
         break_seconds: match-clock seconds between periods (half-time), scaled by ``speed``.
         topic: the topic to write to.
         bootstrap: Kafka bootstrap servers (default: the configured broker).
-        producer: an existing producer to reuse (then not closed here): an
-            :class:`inplay.kafka.clients.ProducerClient` or a kafka-python ``KafkaProducer``.
+        producer: an existing producer (:class:`inplay.kafka.clients.ProducerClient`) to reuse.
         client: the Kafka client library for a new producer (``INPLAY_KAFKA_CLIENT``).
         end_markers: after each match's last event, send :func:`match_end_event`.
         progress: show a progress bar.
+        raw_topic: where each match's ``raw_match`` and ``raw_result`` go (None: nowhere).
     """
     from inplay.kafka.clients import make_producer_client  # Kafka only when used
 
     if speed < 0:
         raise config.ConfigError(f"--speed must be >= 0 (0 = as fast as possible), got {speed}")
     loaded = [(m, data.events(m.match_id)) for m in matches]
-    total = sum(len(ev) for _, ev in loaded)
-    total = total if max_events is None else min(total, max_events)
+    total = min(n for n in (sum(len(ev) for _, ev in loaded), max_events) if n is not None)
     own = producer is None
     producer = producer or make_producer_client(bootstrap, client)
     pace = _Pace(time.perf_counter(), speed, delay, max_events)
     bar = tqdm(total=total, desc="replay", unit="ev", disable=not config.show_progress(progress))
     try:
         schedule = matchday(loaded, stagger, break_seconds, end_markers)
-        sent, markers = _send(producer, topic, schedule, pace, bar)
+        raw = raw_topic and _RawData(raw_topic, dict(loaded))
+        sent, markers = _send(producer, topic, schedule, pace, bar, raw or None)
     finally:
         bar.close()
         if own:
@@ -237,7 +287,28 @@ class _Pace:
                 time.sleep(wait)
 
 
-def _send(producer, topic: str, schedule, pace: _Pace, bar) -> tuple[int, int]:
+@dataclass
+class _RawData:
+    """The raw-data topic and the matches' events (for their results)."""
+
+    topic: str
+    events: dict[Match, list[dict]]
+    started: set[int] = field(default_factory=set)
+
+    def send(self, producer, match: Match, event: dict) -> None:
+        """Send the match's metadata before its first event, its result after its end."""
+        key = str(match.match_id).encode()
+        if match.match_id not in self.started:
+            self.started.add(match.match_id)
+            producer.send(
+                self.topic, key=key, value=orjson.dumps(raw_match_message(match, time.time()))
+            )
+        if event.get("inplay_synthetic"):
+            message = raw_result_message(match, self.events[match], time.time())
+            producer.send(self.topic, key=key, value=orjson.dumps(message))
+
+
+def _send(producer, topic: str, schedule, pace: _Pace, bar, raw: _RawData | None = None):
     """Send the schedule's events and end markers; returns (events, markers) sent."""
     sent = markers = 0
     for t, match, event in schedule:
@@ -245,8 +316,12 @@ def _send(producer, topic: str, schedule, pace: _Pace, bar) -> tuple[int, int]:
             break
         pace.wait(t, sent)
         key, value = encode_event(event, match)
+        if raw is not None and match.match_id not in raw.started:
+            raw.send(producer, match, event)
         producer.send(topic, key=key, value=value)
         if event.get("inplay_synthetic"):
+            if raw is not None:
+                raw.send(producer, match, event)
             markers += 1
             continue
         sent += 1

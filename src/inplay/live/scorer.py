@@ -65,6 +65,7 @@ from inplay.live.changelog import Changelog, changelog_topic, ensure_topic
 from inplay.live.guard import TopicGuard
 from inplay.live.io import partition_lag, poll, publish
 from inplay.live.stats import ScoreStats, percentiles, reason_category, stats_body
+from inplay.mlops.champion import FixedModel, follow_champion
 
 __all__ = ["ScoreStats", "Scorer", "percentiles", "reason_category"]
 
@@ -96,6 +97,7 @@ def _open_clients(scorer: Scorer, changelog: str | None):
     consumer = make_consumer_client(
         scorer.group_id, scorer.bootstrap, scorer.client, instance_id=scorer.instance_id
     )
+    scorer.source.start()
     try:
         if changelog is not None:  # before the producer: kafka-python's would wait minutes
             # for the metadata of a topic that did not exist when it started
@@ -124,6 +126,10 @@ class Scorer(BatchScorer):
             none: dynamic membership). Give each worker its own.
         changelog: keep the match states in the changelog topic (False: rebuild them from
             the events on every assignment, the slow path).
+        source: follows the registry's champion (:class:`inplay.mlops.champion.ChampionSource`):
+            a new champion is taken between two batches and announced on the monitoring topic
+            (``model_swapped``, or ``model_refused`` when it failed its smoke batch). None:
+            ``model`` scores every batch.
     """
 
     def __init__(
@@ -141,6 +147,7 @@ class Scorer(BatchScorer):
         rebuild_timeout: float = 120.0,
         instance_id: str | None = None,
         changelog: bool = True,
+        source=None,
     ) -> None:
         from inplay.kafka.clients import client_name
 
@@ -168,6 +175,7 @@ class Scorer(BatchScorer):
         self._positions: dict[tuple[str, int], int] = {}  # next offset to handle, per partition
         #: Set once the worker holds partitions and has restored their matches' states.
         self.ready = threading.Event()
+        self.source = source or FixedModel()
 
     def stats_message(self, lag: dict[str, int] | None = None) -> bytes:
         """A statistics message for the monitoring topic (cumulative and since the last one)."""
@@ -266,11 +274,11 @@ class Scorer(BatchScorer):
             self._report(producer, clock)
             producer.flush()
         finally:
+            self.source.close()
             bar.close()
             consumer.close()
-            # Bounded: after a normal run everything is flushed already; after a failure (a
-            # broker that lost its topics) nothing queued can be delivered, and nothing
-            # unacknowledged was committed, so it is read again (at-least-once).
+            # Bounded: a normal run flushed already; after a failure (a broker that lost its
+            # topics) nothing unacknowledged was committed, so it is read again.
             producer.close(timeout=PRODUCER_CLOSE_TIMEOUT)
             self.assigned = []
         return self.stats
@@ -281,13 +289,13 @@ class Scorer(BatchScorer):
         polled_at = time.time()
         if not records:
             idle_timeout, join_timeout = timeouts
-            return idle_timeout is None or not self._idle(
-                idle_timeout, join_timeout, clock.last_message, clock.start
+            return idle_timeout is None or not _idle_over(
+                self, idle_timeout, join_timeout, clock.last_message, clock.start
             )
         clock.last_message = time.monotonic()
         if clock.first_batch is None:
             clock.first_batch = time.perf_counter()
-        messages = self.process(records, polled_at)
+        messages = follow_champion(self.source, self) + self.process(records, polled_at)
         changes, live = self.store.take_changes()
         changelog = self.store.changelog
         also = None if changelog is None else (lambda: changelog.send(producer, changes, live))
@@ -336,22 +344,23 @@ class Scorer(BatchScorer):
                 raise
             log.warning("statistics not sent: %s", exc)
 
-    def _idle(
-        self, idle_timeout: float, join_timeout: float, last_message: float, start: float
-    ) -> bool:
-        """True when the run should end: idle since the last message or assignment."""
-        now = time.monotonic()
-        if self._assigned_at is None:
-            waited = time.perf_counter() - start
-            if waited <= max(idle_timeout, join_timeout):
-                return False
-            log.warning(
-                "no partition of %s was assigned to this worker within %.0f s: the group %r "
-                "may already have one worker per partition (%s), or the broker is unreachable",
-                self.events_topic,
-                waited,
-                self.group_id,
-                "see `inplay topics describe`",
-            )
-            return True
-        return now - max(last_message, self._assigned_at) > idle_timeout
+
+def _idle_over(
+    scorer: Scorer, idle_timeout: float, join_timeout: float, last_message: float, start: float
+) -> bool:
+    """True when the run should end: idle since the last message or assignment."""
+    now = time.monotonic()
+    if scorer._assigned_at is None:
+        waited = time.perf_counter() - start
+        if waited <= max(idle_timeout, join_timeout):
+            return False
+        log.warning(
+            "no partition of %s was assigned to this worker within %.0f s: the group %r "
+            "may already have one worker per partition (%s), or the broker is unreachable",
+            scorer.events_topic,
+            waited,
+            scorer.group_id,
+            "see `inplay topics describe`",
+        )
+        return True
+    return now - max(last_message, scorer._assigned_at) > idle_timeout

@@ -1,2 +1,5 @@
-"""The MLOps loop: tracked experiments and the model registry (MLflow), live model quality,
-retrain-and-promote and the champion a running worker follows."""
+"""The MLOps loop.
+
+Tracked experiments and the model registry (MLflow), live model quality, retrain-and-promote,
+and the champion a running worker follows.
+"""
