@@ -152,7 +152,7 @@ def resolve_live_model(choice: str | Path | None = None, registry=None) -> tuple
         from inplay.mlops.registry import Registry
 
         registry = registry or Registry()
-        info = registry.champion()
+        info = registry.champion() if registry.exists() else None
         if info is not None:
             model_dir = registry.download(info.version)
             return LiveModel(registry.load(info.version), info.version, _card(model_dir)), True
@@ -262,7 +262,7 @@ class ChampionSource:
 
         try:
             self._registry = self._registry or Registry()
-            info = self._registry.champion()
+            info = self._registry.champion() if self._registry.exists() else None
         except InplayError as exc:
             if not self._unavailable:
                 log.warning("model registry unreachable, scoring on with %s: %s", self._kept, exc)

@@ -123,11 +123,23 @@ class Registry:
     def __repr__(self) -> str:
         return f"Registry(uri={self.uri!r}, name={self.name!r})"
 
+    def exists(self) -> bool:
+        """False for a SQLite store whose file is not there yet (nothing registered, ever)."""
+        parsed = urlparse(self.uri)
+        if parsed.scheme != "sqlite":
+            return True
+        return Path(self.uri.split("sqlite:///", 1)[-1]).is_file()
+
     @property
     def client(self) -> Any:
         """The ``mlflow.MlflowClient`` of the store (created on first use)."""
         if self._client is None:
+            import logging
+
             from mlflow import MlflowClient
+
+            for name in ("mlflow.store.db.utils", "alembic"):  # table set-up chatter on stderr
+                logging.getLogger(name).setLevel(logging.WARNING)
 
             self._client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         return self._client
@@ -253,6 +265,8 @@ class Registry:
             ModelError: No such version, or no champion yet.
         """
         from mlflow.artifacts import download_artifacts
+
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # logs stay quiet
 
         info = self.info(version)
         key = hashlib.sha256(f"{self.uri}\n{self.name}\n{info.source}".encode()).hexdigest()

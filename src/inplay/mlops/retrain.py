@@ -300,13 +300,13 @@ def _record(result: RetrainResult, registry, bootstrap: str | None, publish: boo
             producer.close()
 
 
-def _rows(registry, version: int, new_rows: pd.DataFrame | None, share: float):
+def _rows(registry, version: int, new_rows: pd.DataFrame | None, share: float, folder=None):
     """All rows with priors (champion's matches + new ones), the new ids and the held-out ids."""
     from inplay.data.dataset import load_snapshots
     from inplay.evaluation.evaluate import with_priors
 
     train_ids = set(registry.train_match_ids(version))
-    base = load_snapshots("minute")
+    base = load_snapshots("minute", folder)
     base = base[base["match_id"].isin(train_ids)]
     new = new_rows if new_rows is not None else pd.DataFrame(columns=["match_id"])
     new = new[~new["match_id"].isin(train_ids)]
@@ -333,6 +333,7 @@ def retrain(
     seed: int = 0,
     bootstrap: str | None = None,
     publish: bool = True,
+    snapshots_dir=None,
 ) -> RetrainResult:
     """Fit a challenger on the champion's matches plus new ones; promote it if it is better.
 
@@ -348,6 +349,8 @@ def retrain(
         seed: Seed of its fold assignment.
         bootstrap: Kafka for the decision message (``publish``).
         publish: Send ``model_promoted`` / ``model_rejected`` to ``ml-pipeline-monitoring``.
+        snapshots_dir: The snapshot table holding the champion's training matches (default
+            ``data/processed``).
 
     Raises:
         ModelError: the registry has no champion yet (run ``inplay fit``).
@@ -358,7 +361,7 @@ def retrain(
     registry = registry or Registry()
     info = registry.info(None)
     champion = registry.load(info.version)
-    rows, new_ids, held = _rows(registry, info.version, new_rows, holdout_share)
+    rows, new_ids, held = _rows(registry, info.version, new_rows, holdout_share, snapshots_dir)
     held_rows = rows[rows["match_id"].isin(held)].sort_values(["match_id", "clock"])
     train = rows[~rows["match_id"].isin(held)]
     challenger, run_id, version = _challenger(champion.name, train, n_splits, seed, registry)

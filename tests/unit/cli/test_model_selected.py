@@ -53,7 +53,7 @@ def test_score_model_selected_loads_the_selected_model(
     assert cli.main(["score", "--model", "selected", "--max-events", "1"]) == 0
     assert loaded == [config.MODELS_DIR / "goal_rate"]
     assert config.MODELS_DIR == output / "models"
-    assert scored == [None]  # None = the selected model, for the scorer too
+    assert scored == ["selected"]  # the selected model, fixed (not following the champion)
     assert "scored 0 events" in capsys.readouterr().out
 
 
