@@ -79,7 +79,7 @@ def run_worker(model, bootstrap: str, group: str, topics: dict, **run) -> Qualit
         window=3,
         **topics,
     )
-    worker.run(progress=False, **run)
+    worker.run(progress=False, idle_timeout=30, **run)  # idle: a guard, not the end
     return worker
 
 
@@ -116,9 +116,10 @@ def test_live_quality_equals_offline_per_match(kafka_bootstrap, fresh_topics, le
     rows = offline_rows(league, matches)
     model = fitted_model(rows)
     topics, raw = topic_names(fresh_topics)
-    replay(league, matches, topic=topics["events_topic"], raw_topic=raw,
-           bootstrap=kafka_bootstrap, progress=False)  # fmt: skip
-    worker = run_worker(model, kafka_bootstrap, f"q-{uuid.uuid4().hex[:6]}", topics, idle_timeout=8)
+    sent = replay(league, matches, topic=topics["events_topic"], raw_topic=raw,
+                  bootstrap=kafka_bootstrap, progress=False)  # fmt: skip
+    group = f"q-{uuid.uuid4().hex[:6]}"
+    worker = run_worker(model, kafka_bootstrap, group, topics, max_events=sent.messages)
     assert worker.counts.labelled == len(matches)
     assert worker.counts.skipped_partial == worker.counts.skipped_bad == 0
     check_against_offline(kafka_bootstrap, topics, raw, rows, model)
@@ -152,10 +153,10 @@ def test_a_worker_taking_over_mid_replay_still_labels_every_match_whole(
     half = len(schedule) // 2
     group = f"q-{uuid.uuid4().hex[:6]}"
     send(kafka_bootstrap, topics["events_topic"], raw, league, schedule[:half])
-    first = run_worker(model, kafka_bootstrap, group, topics, idle_timeout=8)
+    first = run_worker(model, kafka_bootstrap, group, topics, max_events=half)
     assert first.counts.consumed == half and first.counts.labelled == 0  # all half played
     send(kafka_bootstrap, topics["events_topic"], raw, league, schedule[half:])
-    second = run_worker(model, kafka_bootstrap, group, topics, idle_timeout=8)
+    second = run_worker(model, kafka_bootstrap, group, topics, max_events=len(schedule))
     assert second.counts.labelled == len(matches)
     assert second.counts.consumed == len(schedule)  # read again from each match's first event
     check_against_offline(kafka_bootstrap, topics, raw, rows, model)
