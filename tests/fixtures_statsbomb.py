@@ -284,3 +284,12 @@ def long_match(home: str, away: str, seed: int) -> list[dict]:
                 events.append(event)
                 index += 1
     return events
+
+
+def write_league(root: Path, teams: list[tuple[str, str]], first_id: int, seed: int = 0) -> Path:
+    """An open-data folder of ``long_match`` matches, one per (home, away) pair."""
+    matches, events = [], {}
+    for n, (home, away) in enumerate(teams):
+        matches.append(make_match(first_id + n, home, away))
+        events[first_id + n] = long_match(home, away, seed=seed + n)
+    return write_open_data(root, matches, events)

@@ -15,7 +15,7 @@ import uuid
 import orjson
 import pandas as pd
 import pytest
-from fixtures_statsbomb import long_match, make_match, write_open_data
+from fixtures_statsbomb import write_league
 
 from inplay.data.dataset import build_match_rows
 from inplay.data.ratings import neutral_venue
@@ -34,11 +34,7 @@ TEAMS = [("Lions", "Tigers"), ("Bears", "Wolves"), ("Hawks", "Owls"), ("Foxes", 
 
 @pytest.fixture(scope="module")
 def league(tmp_path_factory) -> StatsBombData:
-    matches, events = [], {}
-    for n, (home, away) in enumerate(TEAMS):
-        matches.append(make_match(700 + n, home, away))
-        events[700 + n] = long_match(home, away, seed=20 + n)
-    return StatsBombData(write_open_data(tmp_path_factory.mktemp("quality"), matches, events))
+    return StatsBombData(write_league(tmp_path_factory.mktemp("quality"), TEAMS, 700, seed=20))
 
 
 def offline_rows(data: StatsBombData, matches) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import uuid
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures_statsbomb import long_match, make_match, write_open_data
+from fixtures_statsbomb import write_league
 
 from inplay.data.statsbomb import StatsBombData
 from inplay.features import minute_snapshots
@@ -53,11 +53,7 @@ class NaNModel(ScoreboardModel):
 
 @pytest.fixture(scope="module")
 def league(tmp_path_factory) -> StatsBombData:
-    matches, events = [], {}
-    for n, (home, away) in enumerate(TEAMS):
-        matches.append(make_match(500 + n, home, away))
-        events[500 + n] = long_match(home, away, seed=10 + n)
-    return StatsBombData(write_open_data(tmp_path_factory.mktemp("swap"), matches, events))
+    return StatsBombData(write_league(tmp_path_factory.mktemp("swap"), TEAMS, 500, seed=10))
 
 
 def fitted(league: StatsBombData, labels: str, model=None):
