@@ -69,7 +69,7 @@ test-apache: $(STAMP) ## The whole suite against a fresh Apache Kafka on the JVM
 	$(BIN)/python -m inplay.brokers.apache stop; exit $$status
 
 lint: $(STAMP) ## ruff on src, tests, benchmarks and notebooks; check notebooks carry no outputs
-	$(BIN)/ruff check src tests benchmarks notebooks scripts
+	$(BIN)/ruff check src tests benchmarks notebooks scripts orchestration
 	$(BIN)/python scripts/code_sizes.py
 	$(BIN)/nbstripout --verify --keep-id notebooks/*.ipynb
 
