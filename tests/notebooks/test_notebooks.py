@@ -127,3 +127,33 @@ def test_live_scoring_scored_the_replay(executed):
         assert live["matches_scored"] == 2
         assert live["ended"] == len(replayed_ids)
     assert live["latency_ms"]["p50"] is not None
+
+
+def test_model_monitoring_loop(executed):
+    summary = executed["summaries"]["05_model_monitoring"]
+    params = SMALL_PARAMETERS["05_model_monitoring"]
+    first, second = summary["first_match_ids"], summary["second_match_ids"]
+    assert (len(first), len(second)) == (params["FIRST_BATCH"], params["SECOND_BATCH"])
+    # The retrain decided, and said why; its test ran on held-out matches of the first batch.
+    assert summary["decision"] in {"promoted", "rejected"}
+    assert summary["reason"].strip()
+    assert 0 < summary["n_held_out"] <= len(first)
+    if summary["n_held_out"] >= params["MIN_MATCHES"]:
+        assert 0.0 <= summary["p_value"] <= 1.0
+    expected = "model_promoted" if summary["decision"] == "promoted" else "model_rejected"
+    assert expected in summary["model_events"]
+    # Every scored event has exactly one prediction, counted by the version that made it.
+    by_version = summary["predictions_by_version"]
+    assert sum(by_version.values()) == summary["predictions"] == summary["scored"]
+    assert summary["lost"] == 0
+    assert summary["scored"] <= summary["events_sent"]
+    scorer_before, scorer_after = summary["versions_before"][0], summary["versions_after"][0]
+    assert scorer_before in by_version and scorer_after in by_version
+    if summary["decision"] == "promoted":  # the second batch was scored by the new champion
+        assert scorer_after != scorer_before
+        assert "model_swapped" in summary["model_events"]
+    else:  # no switch
+        assert summary["versions_after"] == summary["versions_before"]
+    # The live quality worker measured every replayed match.
+    assert set(first) | set(second) <= set(summary["quality_match_ids"])
+    assert summary["matches_with_quality"] == len(first) + len(second)

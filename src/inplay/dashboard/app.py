@@ -1,4 +1,4 @@
-"""The Streamlit page: live matches, one match's win probability and xG, the scorer's health.
+"""The Streamlit page: live matches, win probability and xG, scorer health, model quality.
 
 Run it with ``streamlit run src/inplay/dashboard/app.py`` (or :func:`inplay.dashboard.launch`,
 or ``python -m inplay.dashboard.run`` for the whole demo). Settings come from the environment:
@@ -19,8 +19,10 @@ import streamlit as st
 
 from inplay import config
 from inplay.dashboard import AppSettings
+from inplay.dashboard import quality as model_quality
 from inplay.dashboard.feed import LiveFeed
 from inplay.dashboard.views import ago, match_label, matches_table_html, percent, xg_figure
+from inplay.reporting.mlops_plots import live_quality_figure
 from inplay.reporting.plots import CREDIT, match_minutes, win_probability_figure
 
 log = logging.getLogger("inplay.dashboard")
@@ -214,6 +216,31 @@ def _monitoring_panel(feed: LiveFeed) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
+def _quality_panel(feed: LiveFeed) -> None:
+    """The live model's quality: recent matches, rolling figures, drift, the last model event."""
+    panel = feed.quality.panel()
+    st.subheader("Model quality")
+    event = model_quality.last_event_text(panel)
+    if event:
+        st.caption(f"Last model event: {event}")
+    if not panel.quality:
+        st.caption(
+            "No match_quality messages yet: the live quality worker (`inplay quality`) publishes "
+            "one when a match ends."
+        )
+        return
+    for alert in model_quality.drift_alerts(panel):
+        st.warning(f"Drift: {alert}", icon=":material/trending_up:")
+    items = model_quality.rolling_items(panel)
+    for col, (label, value, text) in zip(st.columns(len(items)), items, strict=True):
+        col.metric(label, value, help=text)
+    left, right = st.columns([2, 3])
+    columns = ["match_id", "home_team", "away_team", "result", "model_version", "log_loss"]
+    left.dataframe(model_quality.matches_frame(panel)[columns], hide_index=True, height=380)
+    fig = live_quality_figure(model_quality.matches_frame(panel, newest_first=False))
+    right.plotly_chart(fig, config={"displayModeBar": False})
+
+
 def main() -> None:
     """Draw the page."""
     try:
@@ -253,6 +280,7 @@ def main() -> None:
                 st.html(matches_table_html(matches, selected, time.time()))
                 _match_panel(feed, matches)
             _monitoring_panel(feed)
+            _quality_panel(feed)
         except Exception as exc:  # noqa: BLE001 - a message in the page, not a traceback
             log.exception("dashboard refresh failed")
             st.error(f"The dashboard could not draw this refresh: {exc}. Retrying.")

@@ -4,7 +4,8 @@
 reads only what arrived since the previous poll. Predictions are kept one per
 ``(match_id, event_index)`` (delivery is at-least-once, the last copy wins, repeats are
 counted); the latest statistics message of each scoring worker and the most recent quarantined
-messages are kept for the monitoring panel.
+messages are kept for the monitoring panel, and the live quality worker's and the retrain's
+messages for the model-quality panel (:class:`inplay.dashboard.quality.ModelQuality`).
 
 Consumer choice: the feed *assigns* every partition of both topics itself and reads from the
 beginning, with no consumer group and no commits. A shared group (``streamlit_consumer``)
@@ -25,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from inplay import config
+from inplay.dashboard.quality import PANEL_KINDS, ModelQuality
 from inplay.live import messages
 from inplay.live.stats import keep_latest_stats
 
@@ -328,6 +330,7 @@ class LiveFeed:
         self.error: str | None = None
         self.predictions = Predictions()
         self.monitor = Monitoring(keep_quarantine)
+        self.quality = ModelQuality()  # the model-quality panel's messages (its own lock)
         self.ignored = 0
         self.bad_messages = 0
         self.last_message_at: float | None = None
@@ -363,8 +366,9 @@ class LiveFeed:
             partition: Its partition.
 
         Returns:
-            What happened: ``new``, ``duplicate``, ``stats``, ``quarantine``, ``old`` (before
-            ``since``), ``ignored`` (another kind) or ``bad`` (not a JSON object).
+            What happened: ``new``, ``duplicate``, ``stats``, ``quarantine``, ``quality``,
+            ``drift``, ``model``, ``old`` (before ``since``), ``ignored`` (another kind) or
+            ``bad`` (not a JSON object).
         """
         with self._lock:
             self.last_message_at = time.time()
@@ -387,6 +391,8 @@ class LiveFeed:
             at, add = body.get("at"), lambda: self.monitor.add_stats(body)
         elif kind == "quarantine":
             at, add = body.get("quarantined_at"), lambda: self.monitor.add_quarantine(body)
+        elif kind in PANEL_KINDS:
+            at, add = body.get("at"), lambda: self.quality.add(body)
         else:
             return "ignored"
         return "old" if self._old(at) else add()

@@ -34,6 +34,7 @@ from inplay.features import EventError, MinuteTracker
 from inplay.features.rules import result_letter
 from inplay.live.batch import Message
 from inplay.live.parse import decode_event, match_id_of, teams_of
+from inplay.mlops.champion import follow_champion
 from inplay.mlops.messages import DRIFT, MATCH_QUALITY, MATCH_SNAPSHOTS, body
 from inplay.mlops.quality import RollingQuality, check_drift, match_quality
 
@@ -123,12 +124,19 @@ class Labeller:
         """The live model (:class:`~inplay.mlops.champion.LiveModel`)."""
         return self.source.current
 
-    def switch_model(self) -> None:
-        """Between batches: take a new champion; the rolling figures start again."""
-        new, _ = self.source.take()
-        if new is not None:
-            self.rolling = RollingQuality(self.window)
-            self._out_of_band = set()
+    @property
+    def model_version(self) -> str:
+        """The live model's version."""
+        return self.live.version
+
+    def use_model(self, model) -> None:
+        """A new champion (the source has it already): the rolling figures start again."""
+        self.rolling = RollingQuality(self.window)
+        self._out_of_band = set()
+
+    def switch_model(self) -> list[Message]:
+        """Between batches: take a new champion, if any; the messages that say so."""
+        return follow_champion(self.source, self)
 
     def process(self, records: list) -> list[Message]:
         """Apply a batch of events-topic records; the messages to publish."""

@@ -130,8 +130,7 @@ class QualityWorker(Labeller):
         """Label and publish one batch, then commit what is safe; False if stopped first."""
         from inplay.kafka.clients import next_offsets
 
-        self.switch_model()
-        messages = self.process(records)
+        messages = self.switch_model() + self.process(records)
         failed = lambda: log.warning("publishing the quality messages failed")  # noqa: E731
         if not publish(producer, messages, failed, self._stop.wait):
             return False

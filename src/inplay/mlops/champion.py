@@ -306,7 +306,8 @@ def follow_champion(source: ChampionSource, worker) -> list[tuple[str, bytes, by
 
     Args:
         source: What the worker follows.
-        worker: A :class:`inplay.live.batch.BatchScorer` (``use_model``, ``model_version``,
+        worker: A :class:`inplay.live.batch.BatchScorer` or
+            :class:`inplay.live.labeller.Labeller` (``use_model``, ``model_version``,
             ``worker_id``, ``monitoring_topic``).
 
     Returns:
@@ -317,13 +318,14 @@ def follow_champion(source: ChampionSource, worker) -> list[tuple[str, bytes, by
 
     from inplay.mlops.messages import MODEL_REFUSED, MODEL_SWAPPED, body
 
+    old = worker.model_version
     new, refusals = source.take()
     bodies = [
-        body(MODEL_REFUSED, worker=worker.worker_id, kept_version=worker.model_version, **notice)
+        body(MODEL_REFUSED, worker=worker.worker_id, kept_version=old, **notice)
         for notice in refusals
     ]
     if new is not None:
-        old = worker.use_model(new.model)
+        worker.use_model(new.model)
         bodies.append(
             body(
                 MODEL_SWAPPED,

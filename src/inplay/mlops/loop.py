@@ -48,13 +48,14 @@ def split_by_date(
 def fit_champion(
     data: StatsBombData, matches: list[Match], model: str = "goal_rate", n_splits: int = 3
 ) -> tuple[str, int]:
-    """Build the matches' snapshots, fit ``model`` (and its baseline), promote the selected one.
+    """Build the matches' snapshots, fit ``model`` (and the baseline) and make it the champion.
 
     The dataset goes to ``data/processed/mlops`` and the models to ``models/mlops``, so the
-    notebooks' own dataset and models are left alone.
+    notebooks' own dataset and models are left alone. ``model`` becomes the champion whatever
+    the selection between it and the baseline says (the loop is about ``model``).
 
     Returns:
-        (the selected model's name, its registry version: the champion)
+        (``model``, its registry version: the champion)
     """
     from inplay.data.dataset import write_dataset
     from inplay.mlops.registry import Registry
@@ -62,8 +63,34 @@ def fit_champion(
 
     folder = config.PROCESSED_DIR / LOOP_DIR
     write_dataset(data, matches, folder, per_event=False)
-    _, selected = fit_models([model], folder, config.MODELS_DIR / LOOP_DIR, n_splits=n_splits)
-    return selected, Registry().info(None).version
+    fit_models([model], folder, config.MODELS_DIR / LOOP_DIR, n_splits=n_splits, promote=False)
+    registry = Registry()
+    version = max(v.version for v in registry.versions() if v.model_name == model)
+    registry.set_champion(version)
+    return model, version
+
+
+def check_not_replayed(matches: list[Match], bootstrap: str | None = None) -> None:
+    """Fail at once when a match was replayed into the topics before.
+
+    It would not be scored again: a match is scored once per topic (docs/architecture.md).
+
+    Raises:
+        ConfigError: such matches, named, with what to do.
+    """
+    from inplay.pipeline import read_json_topic
+
+    raw = read_json_topic(config.TOPIC_RAW, bootstrap, timeout=30)
+    if raw.empty or "match_id" not in raw:
+        return
+    again = sorted({m.match_id for m in matches} & set(raw["match_id"].dropna().astype(int)))
+    if again:
+        raise config.ConfigError(
+            f"matches {again[:5]}{' ...' if len(again) > 5 else ''} were replayed into this "
+            "broker's topics before, and a match is scored once per topic: restart the broker "
+            "(`inplay broker stop && inplay broker start`, then `inplay topics create`) or pick "
+            "other matches"
+        )
 
 
 @dataclass
@@ -115,12 +142,17 @@ def _ended(scorer, quality, ids: list[int]) -> bool:
     return set(ids) <= set(scorer.ended_matches) and set(ids) <= set(quality.ended)
 
 
-def _retrain_and_wait(scorer, quality, bootstrap, timeout: float, seen, **comparison):
-    """Retrain on what the processed-data topic holds; if promoted, wait for the workers."""
+def _retrain_and_wait(scorer, quality, ids, bootstrap, timeout: float, seen, **comparison):
+    """Retrain on the first batch's labelled rows; if promoted, wait for the workers to load it.
+
+    Only the batch's matches count as new: the topic may also hold matches replayed earlier
+    (notebook 01's), which are not part of the story of this loop.
+    """
     from inplay.mlops.retrain import new_rows_from_topic, retrain
 
+    new = new_rows_from_topic(bootstrap)
     result = retrain(
-        new_rows_from_topic(bootstrap),
+        new[new["match_id"].isin(ids)] if not new.empty else new,
         bootstrap=bootstrap,
         snapshots_dir=config.PROCESSED_DIR / LOOP_DIR,
         **comparison,
@@ -168,6 +200,7 @@ def run_loop(
     """
     from inplay.live.replay import replay
 
+    check_not_replayed([*first, *second], bootstrap)
     start = time.perf_counter()
     comparison = dict(holdout_share=holdout_share, min_matches=min_matches, alpha=alpha)
     scorer, quality, threads = _workers(bootstrap, poll_seconds)
@@ -177,7 +210,7 @@ def run_loop(
     try:
         sent = replay(data, first, speed=speed, bootstrap=bootstrap, raw_topic=config.TOPIC_RAW)
         _wait(lambda: _ended(scorer, quality, ids1), "the first batch", timeout, seen)
-        result = _retrain_and_wait(scorer, quality, bootstrap, timeout, seen, **comparison)
+        result = _retrain_and_wait(scorer, quality, ids1, bootstrap, timeout, seen, **comparison)
         sent2 = replay(data, second, speed=speed, bootstrap=bootstrap, raw_topic=config.TOPIC_RAW)
         _wait(lambda: _ended(scorer, quality, ids2), "the second batch", timeout, seen)
     finally:

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from inplay.mlops.messages import MODEL_KINDS
 from inplay.reporting.plots import AWAY_COLOUR, DRAW_COLOUR, HOME_COLOUR, add_credit
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "quality_table",
     "drift_table",
     "model_events_table",
+    "event_detail",
     "predictions_by_batch",
     "band_limits",
     "drift_bands",
@@ -63,16 +65,19 @@ QUALITY_COLUMNS: tuple[str, ...] = (
 EVENT_COLUMNS: tuple[str, ...] = ("at", "kind", "detail")
 """Columns of :func:`model_events_table`."""
 
-MODEL_EVENT_KINDS = ("model_promoted", "model_rejected", "model_swapped", "model_refused")
 _PALETTE = qualitative.D3
 _LINE = {"color": "#444", "width": 2}
 
 
-def _of_kind(monitoring: pd.DataFrame, kinds: Iterable[str]) -> pd.DataFrame:
-    """The monitoring messages of ``kinds``, oldest first (an empty frame when none)."""
+def _of_kind(
+    monitoring: pd.DataFrame, kinds: Iterable[str], since: float | None = None
+) -> pd.DataFrame:
+    """The monitoring messages of ``kinds`` (sent at or after ``since``), oldest first."""
     if monitoring.empty or "kind" not in monitoring:
         return pd.DataFrame()
     part = monitoring[monitoring["kind"].isin(list(kinds))]
+    if since is not None:
+        part = part[part["at"] >= since]
     return part.sort_values("at", kind="stable").reset_index(drop=True) if len(part) else part
 
 
@@ -86,7 +91,7 @@ def _rolling_value(rolling: object, *keys: str) -> float | None:
     return None if value is None else float(value)
 
 
-def quality_table(monitoring: pd.DataFrame) -> pd.DataFrame:
+def quality_table(monitoring: pd.DataFrame, since: float | None = None) -> pd.DataFrame:
     """The latest ``match_quality`` message of each match, in the order the matches ended.
 
     Delivery is at-least-once and a match may be labelled twice (a restarted worker): the
@@ -94,13 +99,14 @@ def quality_table(monitoring: pd.DataFrame) -> pd.DataFrame:
 
     Args:
         monitoring: The monitoring topic (:func:`inplay.pipeline.read_monitoring`).
+        since: Epoch seconds: only messages sent from then on (None: all).
 
     Returns:
         One row per match with :data:`QUALITY_COLUMNS`: the match's own scores, its
         ``model_version``, and the rolling figures (``rolling_*``, ``calibration_*``: the mean
         of ``p_k - 1[result = k]`` over the window) the message carried; ``at`` as a UTC time.
     """
-    part = _of_kind(monitoring, ["match_quality"])
+    part = _of_kind(monitoring, ["match_quality"], since)
     if part.empty:
         return pd.DataFrame(columns=list(QUALITY_COLUMNS))
     part = part.assign(match_id=part["match_id"].astype(int))
@@ -125,8 +131,8 @@ def quality_table(monitoring: pd.DataFrame) -> pd.DataFrame:
     return table[list(QUALITY_COLUMNS)]
 
 
-def drift_table(monitoring: pd.DataFrame) -> pd.DataFrame:
-    """The ``drift`` messages, oldest first: which rolling figure left its band, and where.
+def drift_table(monitoring: pd.DataFrame, since: float | None = None) -> pd.DataFrame:
+    """The ``drift`` messages (from ``since`` on), oldest first: which figure left its band.
 
     Returns:
         ``at`` (UTC), ``model_version``, ``statistic``, ``value``, ``low``, ``high``, ``window``,
@@ -143,7 +149,7 @@ def drift_table(monitoring: pd.DataFrame) -> pd.DataFrame:
         "n_matches",
         "match_id",
     ]
-    part = _of_kind(monitoring, ["drift"])
+    part = _of_kind(monitoring, ["drift"], since)
     if part.empty:
         return pd.DataFrame(columns=columns)
     part = part.assign(
@@ -152,8 +158,8 @@ def drift_table(monitoring: pd.DataFrame) -> pd.DataFrame:
     return part[columns]
 
 
-def _event_detail(row: dict) -> str:
-    """One line saying what a model event was."""
+def event_detail(row: dict) -> str:
+    """One line saying what a model event (a monitoring message of a model kind) was."""
     kind = row.get("kind")
     if kind in ("model_promoted", "model_rejected"):
         return (
@@ -177,20 +183,20 @@ def _int(value: object) -> str:
     return "?" if math.isnan(number) else str(int(number))
 
 
-def model_events_table(monitoring: pd.DataFrame) -> pd.DataFrame:
-    """The model events (promoted, rejected, swapped, refused), oldest first.
+def model_events_table(monitoring: pd.DataFrame, since: float | None = None) -> pd.DataFrame:
+    """The model events (promoted, rejected, swapped, refused) from ``since`` on, oldest first.
 
     Returns:
         :data:`EVENT_COLUMNS`: ``at`` (UTC), ``kind`` and a one-line ``detail``.
     """
-    part = _of_kind(monitoring, MODEL_EVENT_KINDS)
+    part = _of_kind(monitoring, MODEL_KINDS, since)
     if part.empty:
         return pd.DataFrame(columns=list(EVENT_COLUMNS))
     return pd.DataFrame(
         {
             "at": pd.to_datetime(part["at"], unit="s"),
             "kind": part["kind"],
-            "detail": [_event_detail(row) for row in part.to_dict("records")],
+            "detail": [event_detail(row) for row in part.to_dict("records")],
         }
     )
 
@@ -272,15 +278,19 @@ def _empty(fig: go.Figure, text: str) -> go.Figure:
 
 def _band_trace(part: pd.DataFrame, band: dict, colour: str, version: str) -> go.Scatter | None:
     """The drift band of one version's matches as a filled area (None before it applies)."""
-    limits = [band_limits(band, int(n)) if pd.notna(n) else None for n in part["rolling_n"]]
-    if not any(limits):
+    points = [
+        (x, limits)
+        for x, n in zip(part["n"], part["rolling_n"], strict=True)
+        if pd.notna(n) and (limits := band_limits(band, int(n))) is not None
+    ]
+    if not points:
         return None
-    x = list(part["n"]) + list(part["n"])[::-1]
-    low = [lim[0] if lim else None for lim in limits]
-    high = [lim[1] if lim else None for lim in limits]
+    x = [p[0] for p in points]
+    low, high = [p[1][0] for p in points], [p[1][1] for p in points]
     return go.Scatter(
-        x=x,
+        x=x + x[::-1],
         y=high + low[::-1],
+        mode="lines",
         fill="toself",
         fillcolor=colour,
         opacity=0.15,
@@ -339,44 +349,52 @@ def live_quality_figure(quality: pd.DataFrame, bands: dict[str, dict] | None = N
     return add_credit(fig, y=-0.2)
 
 
+_ROLLING_LINES = (
+    (1, "rolling_log_loss", "rolling log loss", {"dash": "solid", **_LINE}),
+    (1, "rolling_brier", "rolling brier", {"dash": "dash", **_LINE}),
+    (1, "rolling_rps", "rolling rps", {"dash": "dot", **_LINE}),
+    (2, "calibration_home", "calibration error home", {"color": HOME_COLOUR, "width": 2}),
+    (2, "calibration_draw", "calibration error draw", {"color": DRAW_COLOUR, "width": 2}),
+    (2, "calibration_away", "calibration error away", {"color": AWAY_COLOUR, "width": 2}),
+)
+
+
 def rolling_figure(quality: pd.DataFrame, drift: pd.DataFrame | None = None) -> go.Figure:
     """The rolling figures the quality worker published after each match, and drift alerts.
 
     Top: rolling log loss, Brier score and RPS; bottom: the rolling calibration error of each
-    outcome (mean of ``p - 1[outcome]``: above 0, the model gives it too much). Drift messages
-    (:func:`drift_table`) are marked on the match where they were raised.
+    outcome (mean of ``p - 1[outcome]``: above 0, the model gives it too much). The window
+    starts again when the live model changes: each model version gets its own segment, and a
+    grey line marks the first match of a new version. Drift messages (:func:`drift_table`) are
+    marked (red dashes) on the match where they were raised.
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     if quality.empty:
         return _empty(fig, "no match_quality messages")
-    for name, dash in (("log_loss", "solid"), ("brier", "dash"), ("rps", "dot")):
-        fig.add_trace(
-            go.Scatter(
-                x=quality["n"],
-                y=quality[f"rolling_{name}"],
-                mode="lines",
-                line={"dash": dash, **_LINE},
-                name=f"rolling {name.replace('_', ' ')}",
-            ),
-            row=1,
-            col=1,
-        )
-    for key, colour in (("home", HOME_COLOUR), ("draw", DRAW_COLOUR), ("away", AWAY_COLOUR)):
-        fig.add_trace(
-            go.Scatter(
-                x=quality["n"],
-                y=quality[f"calibration_{key}"],
-                mode="lines",
-                line={"color": colour, "width": 2},
-                name=f"calibration error {key}",
-            ),
-            row=2,
-            col=1,
-        )
+    for k, (version, part) in enumerate(quality.groupby("model_version", sort=False)):
+        for row, column, name, line in _ROLLING_LINES:
+            trace = go.Scatter(
+                x=part["n"],
+                y=part[column],
+                mode="lines+markers" if len(part) == 1 else "lines",
+                line=line,
+                name=name,
+                legendgroup=name,
+                showlegend=k == 0,
+                hovertemplate=f"{name}: %{{y:.3f}}<br>{version}<extra></extra>",
+            )
+            fig.add_trace(trace, row=row, col=1)
+        if k:
+            fig.add_vline(
+                x=float(part["n"].iloc[0]) - 0.5,
+                line={"color": "#888", "width": 1},
+                row="all",
+                col=1,
+            )
     fig.add_hline(y=0, line={"color": "#999", "width": 1}, row=2, col=1)
     _mark_drift(fig, quality, drift)
     fig.update_layout(
-        title="Rolling live quality over the latest matches (resets when the model changes)",
+        title="Rolling live quality over the latest matches (restarts when the model changes)",
         height=560,
         legend={"orientation": "h", "y": -0.15},
         margin={"b": 120},
@@ -395,7 +413,9 @@ def _mark_drift(fig: go.Figure, quality: pd.DataFrame, drift: pd.DataFrame | Non
     for row in drift.to_dict("records"):
         x = where.get(int(row["match_id"]))
         if x is not None:
-            fig.add_vline(x=x, line={"color": "#d62728", "dash": "dash", "width": 1})
+            fig.add_vline(
+                x=x, line={"color": "#d62728", "dash": "dash", "width": 1}, row="all", col=1
+            )
             fig.add_annotation(
                 x=x, y=1.0, yref="paper", text=f"drift: {row['statistic']}", showarrow=False
             )
@@ -443,8 +463,8 @@ def paired_differences_figure(per_match: pd.DataFrame, level: float = 0.95) -> g
     """Challenger minus champion log loss on each held-out match, with the mean and its interval.
 
     Below zero the challenger was better on that match. The promotion test asks whether the
-    mean is below zero (one-sided paired t-test); the band is the two-sided ``level`` t
-    interval of the mean.
+    mean is below zero (one-sided paired t-test); the last point is the mean with its two-sided
+    ``level`` t interval (its error bar; none with fewer than two matches).
 
     Args:
         per_match: :attr:`inplay.mlops.retrain.PairedTest.per_match` (``match_id``,
@@ -462,11 +482,22 @@ def paired_differences_figure(per_match: pd.DataFrame, level: float = 0.95) -> g
     interval = _mean_interval(table["diff"], level)
     if interval is not None:
         mean, low, high = interval
-        fig.add_hrect(y0=low, y1=high, fillcolor="#1f77b4", opacity=0.15, line_width=0)
+        fig.add_trace(
+            go.Scatter(
+                x=[f"mean, {level:.0%} CI"],
+                y=[mean],
+                mode="markers",
+                marker={"color": "#1f77b4", "size": 11, "symbol": "diamond"},
+                error_y={"type": "data", "array": [high - mean], "arrayminus": [mean - low]},
+                name="mean",
+                hovertemplate=f"mean {mean:+.4f}, CI [{low:+.4f}, {high:+.4f}]<extra></extra>",
+            )
+        )
         fig.add_hline(
             y=mean,
-            line={"color": "#1f77b4", "width": 2},
+            line={"color": "#1f77b4", "width": 1, "dash": "dash"},
             annotation_text=f"mean {mean:+.4f}, {level:.0%} CI [{low:+.4f}, {high:+.4f}]",
+            annotation_position="top left",
         )
     fig.add_hline(y=0, line={"color": "#666", "width": 1})
     fig.update_layout(
@@ -478,6 +509,25 @@ def paired_differences_figure(per_match: pd.DataFrame, level: float = 0.95) -> g
         margin={"b": 100},
     )
     return add_credit(fig, y=-0.22)
+
+
+def _mark_events(fig: go.Figure, events: pd.DataFrame | None, start: float, end: float) -> None:
+    """A dotted line and the kind of each model event between ``start`` and ``start + end``."""
+    shown = 0
+    for row in (events if events is not None else pd.DataFrame()).to_dict("records"):
+        x = pd.Timestamp(row["at"]).timestamp() - start
+        if not 0 <= x <= end:  # an event of another run
+            continue
+        fig.add_vline(x=x, line={"color": "#888", "dash": "dot", "width": 1})
+        fig.add_annotation(
+            x=x,
+            y=1.0 - 0.08 * shown,  # staggered: a promotion and its swaps come close together
+            yref="paper",
+            text=str(row["kind"]),
+            showarrow=False,
+            xanchor="left",
+        )
+        shown += 1
 
 
 def predictions_by_version_figure(
@@ -511,15 +561,7 @@ def predictions_by_version_figure(
                 name=f"{version}: {int(mine.iloc[-1]):,}",
             )
         )
-    end = float(ordered["scored_at"].iloc[-1]) - start
-    for row in (events if events is not None else pd.DataFrame()).to_dict("records"):
-        x = pd.Timestamp(row["at"]).timestamp() - start
-        if not 0 <= x <= end:  # an event of another run
-            continue
-        fig.add_vline(x=x, line={"color": "#888", "dash": "dot", "width": 1})
-        fig.add_annotation(
-            x=x, y=1.0, yref="paper", text=str(row["kind"]), showarrow=False, textangle=-30
-        )
+    _mark_events(fig, events, start, float(ordered["scored_at"].iloc[-1]) - start)
     fig.update_layout(
         title="Predictions by model version over the replay",
         xaxis_title="seconds since the first prediction",

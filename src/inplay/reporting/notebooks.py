@@ -37,6 +37,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "02_feature_engineering",
     "03_model_fitting",
     "04_live_scoring",
+    "05_model_monitoring",
 )
 
 # "Small mode": the parameters CI and the tests use (a few matches, few folds).
@@ -46,6 +47,14 @@ SMALL_PARAMETERS: dict[str, dict] = {
     "02_feature_engineering": {"COMPETITION_IDS": "43", "SEASON_IDS": "", "N_MATCHES": 0},
     "03_model_fitting": {"N_SPLITS": 3},
     "04_live_scoring": {"IDLE_TIMEOUT": 10.0},
+    # Nine Champions League finals train the champion; 12 + 4 matches of 2012/13 are replayed.
+    "05_model_monitoring": {
+        "COMPETITION_IDS": "11,16",
+        "CUTOFF": "2012-09-01",
+        "FIRST_BATCH": 12,
+        "SECOND_BATCH": 4,
+        "MIN_MATCHES": 3,
+    },
 }
 
 TITLES = {
@@ -54,6 +63,7 @@ TITLES = {
     "02_feature_engineering": "02 · Match-state features and the training snapshots",
     "03_model_fitting": "03 · Models: fit and evaluate by match",
     "04_live_scoring": "04 · Live scoring: win probabilities as events arrive",
+    "05_model_monitoring": "05 · Model monitoring: live quality, a retrain and a champion switch",
 }
 
 

@@ -96,6 +96,10 @@ def test_quality_table_keeps_the_latest_message_of_each_match_in_stream_order():
     assert table["model_version"].tolist() == [OLD, OLD, OLD, NEW]
     assert table["rolling_n"].tolist() == [1, 3, 3, 1]
     assert table["calibration_draw"].tolist() == pytest.approx([-0.02] * 4)
+    later = quality_table(monitoring(), since=3.0)  # messages of an earlier run left out
+    assert later["match_id"].tolist() == [3, 2, 4] and later["n"].tolist() == [1, 2, 3]
+    assert model_events_table(monitoring(), since=4.2)["kind"].tolist() == ["model_swapped"]
+    assert drift_table(monitoring(), since=4.0).empty
 
 
 def test_tables_are_empty_with_their_columns_when_there_is_nothing():
@@ -137,17 +141,24 @@ def test_live_quality_figure_has_a_band_points_and_rolling_mean_per_version():
         f"rolling mean {NEW}",
     ]
     assert list(fig.data[1].y) == pytest.approx([0.6, 0.8, 1.4])
+    # The band applies once the window holds 2 matches: matches 2 and 3, there and back.
+    assert list(fig.data[0].x) == [2, 3, 3, 2]
+    assert list(fig.data[0].y) == pytest.approx([0.85, 0.85, 0.55, 0.55])
     colours = version_colours([OLD, NEW])
     assert fig.data[1].marker.color == colours[OLD] != fig.data[3].marker.color
     assert any(a.text == CREDIT for a in fig.layout.annotations)
 
 
-def test_rolling_figure_marks_drift():
+def test_rolling_figure_has_a_segment_per_version_and_marks_drift():
     table = quality_table(monitoring())
     fig = rolling_figure(table, drift_table(monitoring()))
-    assert len(fig.data) == 6
+    assert len(fig.data) == 12  # six lines for each of the two versions
+    assert [t.name for t in fig.data if t.showlegend] == [t.name for t in fig.data[:6]]
+    assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[6].x) == [4]
     texts = [a.text for a in fig.layout.annotations]
     assert "drift: log_loss" in texts and CREDIT in texts
+    switch = [s for s in fig.layout.shapes if s.type == "line" and s.x0 == 3.5]
+    assert switch, "the first match of the new version is marked"
 
 
 def test_retrain_figures():
@@ -161,13 +172,14 @@ def test_retrain_figures():
     )
     fig = paired_differences_figure(per_match)
     assert list(fig.data[0].y) == pytest.approx([-0.4, -0.2, -0.1, 0.0])  # sorted
-    mean_line = [s for s in fig.layout.shapes if s.type == "line" and s.y0 != 0]
-    assert mean_line[0].y0 == pytest.approx(-0.175)
-    band = [s for s in fig.layout.shapes if s.type == "rect"][0]
-    assert band.y0 < -0.175 < band.y1
+    assert list(fig.data[0].x) == ["4", "2", "1", "3"]
+    mean = fig.data[1]
+    assert mean.name == "mean" and mean.y[0] == pytest.approx(-0.175)
+    low, high = mean.y[0] - mean.error_y.arrayminus[0], mean.y[0] + mean.error_y.array[0]
+    assert low < -0.175 < high
+    assert mean.error_y.array[0] == pytest.approx(mean.error_y.arrayminus[0])  # a t interval
     # With one match there is no interval, only the bar.
-    one = paired_differences_figure(per_match.head(1))
-    assert not [s for s in one.layout.shapes if s.type == "rect"]
+    assert len(paired_differences_figure(per_match.head(1)).data) == 1
 
 
 def test_predictions_by_version_and_by_batch():
