@@ -54,6 +54,8 @@ def cli_env(
     """Environment for one ``inplay`` run: data, outputs and broker state all under ``tmp``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INPLAY_")}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    # The MLflow store follows INPLAY_OUTPUT_DIR (<tmp>/out/mlruns): no champion of another test.
+    env.pop("MLFLOW_TRACKING_URI", None)
     if data_dir is not None:
         env["INPLAY_DATA_DIR"] = str(data_dir)
     env["INPLAY_OUTPUT_DIR"] = str(tmp / "out")
