@@ -216,8 +216,58 @@ def browser_ready():
         pytest.skip("no Chromium (apt-get install -y chromium, or set INPLAY_CHROMIUM)")
 
 
-def p_home(page, match_id: int) -> str:
-    return page.locator(f"tr[data-match-id='{match_id}'] td.p-home").inner_text(timeout=5000)
+# Records, in the page, every time the rows of the live-matches table appear or vanish and
+# what the page showed instead (alerts, headers), for the failure message.
+WATCH_ROWS_JS = """
+() => {
+  window.__rowLog = [];
+  let last = null;
+  const t0 = performance.now();
+  const check = () => {
+    const n = document.querySelectorAll("tr[data-match-id] td.p-home").length;
+    if (n !== last) {
+      const alerts = [...document.querySelectorAll("[data-testid='stAlert']")]
+        .map(e => e.innerText.slice(0, 120));
+      const heads = [...document.querySelectorAll("h3")].map(e => e.innerText.slice(0, 40));
+      window.__rowLog.push({ms: Math.round(performance.now() - t0), rows: n, alerts, heads});
+      last = n;
+    }
+  };
+  new MutationObserver(check).observe(document.body, {childList: true, subtree: true});
+  check();
+}
+"""
+
+
+def p_home(page, match_id: int) -> str | None:
+    """The home-win cell of a match's row, read in one step (None while the row is not drawn).
+
+    A Streamlit fragment redraws the table at every refresh; under CPU load a redraw can leave
+    the table out for a moment (a CI run once timed out reading the cell mid-redraw), so callers
+    wait for the condition with a deadline rather than for one element.
+    """
+    return page.evaluate(
+        "id => document.querySelector(`tr[data-match-id='${id}'] td.p-home`)?.innerText ?? null",
+        match_id,
+    )
+
+
+def wait_for_p_home(page, match_id: int, differs_from: str | None, seconds: float) -> str:
+    """Wait until the match's home-win cell is drawn and differs from ``differs_from``.
+
+    Raises:
+        AssertionError: At the deadline, with the last value seen and the table's history.
+    """
+    value, deadline = None, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = p_home(page, match_id)
+        if value is not None and value != differs_from:
+            return value
+        page.wait_for_timeout(250)
+    raise AssertionError(
+        f"match {match_id}: home-win cell {value!r} after {seconds:g} s (waited for a value "
+        f"other than {differs_from!r}); rows drawn over time: {page.evaluate('window.__rowLog')}"
+    )
 
 
 @pytest.mark.kafka
@@ -268,6 +318,7 @@ def test_dashboard_in_a_browser(browser_ready, kafka_bootstrap, fresh_topics, tm
         wait_until_ready(url, timeout=60, proc=app)
         with open_browser() as page:
             page.goto(f"{url}/?match=201", wait_until="domcontentloaded")
+            page.evaluate(WATCH_ROWS_JS)
             # Connected, nothing scored yet: the page says so (no traceback).
             page.get_by_text("No predictions yet").first.wait_for(timeout=30_000)
 
@@ -298,12 +349,8 @@ def test_dashboard_in_a_browser(browser_ready, kafka_bootstrap, fresh_topics, tm
             row = page.locator("tr[data-match-id='201']")
             row.wait_for(timeout=30_000)
             assert "Lions FC" in row.inner_text() and "Tigers FC" in row.inner_text()
-            first = p_home(page, 201)
-            second, deadline = first, time.monotonic() + 20
-            while second == first and time.monotonic() < deadline:
-                page.wait_for_timeout(1000)
-                second = p_home(page, 201)
-            assert second != first, f"p_home stayed at {first}"
+            first = wait_for_p_home(page, 201, differs_from=None, seconds=30)
+            second = wait_for_p_home(page, 201, differs_from=first, seconds=30)
             assert first.endswith("%") and second.endswith("%")
 
             # At the end: the known goals are marked on the selected match's chart.
