@@ -94,6 +94,15 @@ class AppSettings:
             start=start,
         )
 
+    @property
+    def poll_budget(self) -> float:
+        """Seconds each refresh may spend reading Kafka: half the interval, at most 1.5.
+
+        The drawing needs the rest: a refresh that outlasts the interval has the next one
+        queued behind it, and on a busy machine the page then lags and blinks.
+        """
+        return min(1.5, self.refresh / 2)
+
     def environ(self) -> dict[str, str]:
         """These settings as environment variables (for :func:`launch`)."""
         env = {

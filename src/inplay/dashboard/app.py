@@ -267,9 +267,7 @@ def main() -> None:
     @st.fragment(run_every=settings.refresh)
     def live() -> None:
         try:
-            # Read for at most half the interval: the drawing needs the rest, or refreshes
-            # pile up behind each other on a busy machine (a slow page that blinks).
-            feed.poll(budget=min(1.5, settings.refresh / 2))
+            feed.poll(budget=settings.poll_budget)
             has_data = _status(feed, settings)
             if feed.connected_to is None and not has_data:
                 return
