@@ -372,6 +372,10 @@ def test_dashboard_in_a_browser(browser_ready, kafka_bootstrap, fresh_topics, tm
                 ) from exc
             for label in ("GOAL Lions FC 1-0", "GOAL Tigers FC 1-1"):
                 assert page.get_by_text(label).count() >= 1, label
+            # The biggest swings of the selected match: its goals (shots) lead.
+            swing = page.locator("tr.swing").first
+            swing.wait_for(timeout=15_000)
+            assert "Shot" in swing.inner_text(), swing.inner_text()
             assert page.get_by_text("GOAL Hawks FC").count() == 0  # the other match's goal
             assert page.locator("tr[data-match-id='202']").count() == 1
             score = page.locator("tr[data-match-id='201'] td.score").inner_text()

@@ -21,7 +21,15 @@ from inplay import config
 from inplay.dashboard import AppSettings
 from inplay.dashboard import quality as model_quality
 from inplay.dashboard.feed import LiveFeed
-from inplay.dashboard.views import ago, match_label, matches_table_html, percent, xg_figure
+from inplay.dashboard.views import (
+    ago,
+    match_label,
+    matches_table_html,
+    percent,
+    swings_table_html,
+    xg_figure,
+)
+from inplay.evaluation.wpa import prediction_swings
 from inplay.reporting.mlops_plots import live_quality_figure
 from inplay.reporting.plots import CREDIT, match_minutes, win_probability_figure
 
@@ -169,6 +177,16 @@ def _match_panel(feed: LiveFeed, matches: pd.DataFrame) -> None:
         st.plotly_chart(fig, config={"displayModeBar": False})
     with right:
         st.plotly_chart(xg_figure(frame), config={"displayModeBar": False})
+    _swings_panel(frame)
+
+
+def _swings_panel(frame: pd.DataFrame) -> None:
+    """The predictions that moved the selected match most (expected points, 3 P(win) + P(draw))."""
+    swings = prediction_swings(frame, n=5)
+    if swings.empty:
+        return
+    st.markdown("**Biggest swings** (expected points gained, 3 × P(win) + P(draw))")
+    st.html(swings_table_html(swings))
 
 
 def _monitoring_panel(feed: LiveFeed) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "percent",
     "match_label",
     "matches_table_html",
+    "swings_table_html",
     "xg_figure",
     "ago",
 ]
@@ -214,3 +215,19 @@ def xg_figure(results: pd.DataFrame, height: int = 480) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return add_credit(fig)
+
+
+def swings_table_html(swings: pd.DataFrame) -> str:
+    """The biggest swings of a match (:func:`inplay.evaluation.wpa.prediction_swings`).
+
+    Rows carry the class ``swing`` (the browser test reads them).
+    """
+    head = "<tr><th>minute</th><th>event</th><th>score after</th><th>gained</th></tr>"
+    body = "".join(
+        f"<tr class='swing'><td class='minute'>{int(r['minute'])}'</td>"
+        f"<td>{html.escape(str(r['event_type'] or 'event'))}</td>"
+        f"<td class='score'>{int(r['home_goals'])} - {int(r['away_goals'])}</td>"
+        f"<td class='num'><b>{html.escape(str(r['team']))}</b> +{float(r['gain']):.2f}</td></tr>"
+        for r in swings.to_dict("records")
+    )
+    return f"{TABLE_CSS}<table class='inplay-live'>{head}{body}</table>"

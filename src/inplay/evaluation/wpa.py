@@ -68,6 +68,7 @@ __all__ = [
     "match_wpa",
     "player_wpa",
     "top_moments",
+    "prediction_swings",
 ]
 
 # The state's counts: what an event itself can change (everything else moves with the clock).
@@ -428,3 +429,44 @@ def top_moments(frame: pd.DataFrame, match_id: int, n: int = 5) -> pd.DataFrame:
     rows = rows[rows["wpa"] != 0]
     order = rows["wpa"].abs().sort_values(ascending=False, kind="stable").index
     return rows.loc[order].head(n).reset_index(drop=True)
+
+
+def prediction_swings(results: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The ``n`` published predictions of one match that moved its expected points most.
+
+    What the dashboard can tell from ``ml-pipeline-prediction-results`` alone (no player: that
+    needs the events, :func:`match_wpa`): each prediction's change in the home side's expected
+    points from the prediction before it (time since then included), as half the change of
+    the difference between the sides: ``1.5 * (change of p_home - change of p_away)``, which
+    is the same for both sides seen from either one.
+
+    Args:
+        results: One match's predictions (``period``, ``elapsed_seconds``, ``event_index``,
+            ``minute``, ``event_type``, ``p_home``, ``p_draw``, ``p_away``, team names).
+        n: How many to return.
+
+    Returns:
+        ``minute, event_type, team`` (the side that gained), ``gain`` (> 0),
+        ``home_goals, away_goals`` after it; biggest first. Empty with fewer than two
+        predictions.
+    """
+    columns = ["minute", "event_type", "team", "gain", "home_goals", "away_goals"]
+    if len(results) < 2:
+        return pd.DataFrame(columns=columns)
+    frame = results.sort_values(["period", "elapsed_seconds", "event_index"]).reset_index(drop=True)
+    xp = expected_points(frame[["p_home", "p_draw", "p_away"]].to_numpy(dtype=float))
+    change = np.diff(xp[:, 0] - xp[:, 1], prepend=xp[0, 0] - xp[0, 1]) / 2.0
+    moved = frame.assign(change=change).iloc[1:]
+    moved = moved[moved["change"] != 0]
+    top = moved.loc[moved["change"].abs().sort_values(ascending=False, kind="stable").index].head(n)
+    return pd.DataFrame(
+        {
+            "minute": top["minute"].astype(int),
+            "event_type": top["event_type"],
+            "team": np.where(top["change"] > 0, top["home_team"], top["away_team"]),
+            "gain": top["change"].abs(),
+            "home_goals": top["home_goals"].astype(int),
+            "away_goals": top["away_goals"].astype(int),
+        },
+        columns=columns,
+    ).reset_index(drop=True)

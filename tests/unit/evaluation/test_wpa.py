@@ -258,3 +258,32 @@ def test_a_fitted_model_rewards_a_goal():
     goal = row(wpa(events, model), 3)
     # The scoreboard logit reads the score and the clock only: a 1-0 lead at 70' is worth more.
     assert goal["wpa"] > 0.3 and goal["wpa_away"] < 0
+
+
+def test_prediction_swings_rank_the_published_predictions_by_their_change():
+    from inplay.evaluation.wpa import prediction_swings
+
+    rows = [  # (event_index, minute, type, p_home, p_draw, p_away, home_goals, away_goals)
+        (1, 0, "Pass", 0.40, 0.30, 0.30, 0, 0),
+        (2, 10, "Shot", 0.70, 0.20, 0.10, 1, 0),  # +0.30 home, -0.20 away: 1.5 * 0.5 = 0.75
+        (3, 20, "Pass", 0.70, 0.20, 0.10, 1, 0),  # no change: left out
+        (4, 30, "Shot", 0.50, 0.30, 0.20, 1, 1),  # -0.20 home, +0.10 away: 1.5 * 0.3 = 0.45
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "event_index",
+            "minute",
+            "event_type",
+            "p_home",
+            "p_draw",
+            "p_away",
+            "home_goals",
+            "away_goals",
+        ],
+    ).assign(period=1, elapsed_seconds=lambda f: f["minute"] * 60.0, home_team="H", away_team="A")
+    swings = prediction_swings(frame.iloc[::-1], n=5)  # any order in, match order used
+    assert swings["team"].tolist() == ["H", "A"]
+    assert swings["gain"].tolist() == pytest.approx([0.75, 0.45])
+    assert swings["minute"].tolist() == [10, 30]
+    assert prediction_swings(frame.head(1)).empty
