@@ -116,6 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
         "INPLAY_KAFKA_CLIENT", "str", "kafka-python", "Kafka client: kafka-python or confluent"
     ),
     Setting(
+        "INPLAY_MAX_EVENT_BYTES",
+        "int",
+        "1048576",
+        "largest event message a worker parses (bytes, at least 65536); a larger one is "
+        "quarantined unread",
+    ),
+    Setting(
         "MLFLOW_TRACKING_URI",
         "str",
         "sqlite:///<output>/mlruns/mlflow.db",

@@ -281,6 +281,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     """``inplay score`` (no ``--model`` or ``--model selected``: the selected model)."""
     from inplay.kafka.clients import client_name
+    from inplay.live.parse import max_event_bytes
     from inplay.pipeline import score_live, score_workers
 
     if args.workers < 1:
@@ -288,6 +289,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     # Before any worker starts: settings (no network), the model, then the cluster and topics.
     config.consumer_settings()
     config.producer_settings()
+    max_event_bytes()
     client_name(args.client)
     load_model(args.model)
     topics = {flag: getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in SCORE_TOPIC_FLAGS}

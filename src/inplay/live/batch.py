@@ -85,7 +85,7 @@ class BatchScorer:
     def _quarantine(self, record, reason: str) -> Message:
         self.stats.quarantine(reason)
         message = messages.quarantine_message(record, reason, self.worker_id, time.time())
-        key = record.key if record.key else b"quarantine"
+        key = messages.quarantine_key(record)
         return self.monitoring_topic, key, orjson.dumps(message)
 
     def process(self, records: list, received_at: float | None = None) -> list[Message]:

@@ -7,7 +7,7 @@
   one ``(match_id, event_index)`` with the scoreboard they were made at;
 * ``stats`` (``kind: "stats"``) on ``ml-pipeline-monitoring``: a worker's statistics;
 * ``quarantine`` (``kind: "quarantine"``) on ``ml-pipeline-monitoring``: a message the scorer
-  could not use, with its reason and original bytes.
+  could not use, with its reason and original bytes (a bounded copy: :func:`quarantine_message`).
 
 This module is the one definition of each: the scorer builds its messages with the functions
 below, the readers (dashboard feed, monitor, pipeline, benchmarks) decode them with
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import math
 import sys
@@ -34,6 +35,7 @@ import orjson
 from inplay import config
 from inplay.features import FEATURE_COLUMNS
 from inplay.live.kinds import SCHEMA_DIALECT, Field, Kind, _f
+from inplay.live.parse import max_event_bytes
 from inplay.mlops.messages import MLOPS_KINDS
 
 # The counters of a worker's ``kind: "stats"`` message (live.stats.ScoreStats keeps them).
@@ -75,6 +77,9 @@ __all__ = [
     "result_messages",
     "event_type",
     "quarantine_message",
+    "quarantine_key",
+    "QUARANTINE_KEY_BYTES",
+    "QUARANTINE_REASON_CHARS",
 ]
 
 
@@ -172,7 +177,9 @@ STATS = Kind(
 QUARANTINE = Kind(
     "quarantine",
     config.TOPIC_MONITORING,
-    "A message the scorer could not use: why, where it was, and its original bytes.",
+    "A message the scorer could not use: why, where it was, and its original bytes (the "
+    "first tenth of INPLAY_MAX_EVENT_BYTES of them at most: value_truncated says so; "
+    "value_bytes and value_sha256 are those of the whole value).",
     (
         _f("kind", "string", const="quarantine"),
         _f("reason", "string"),
@@ -182,15 +189,16 @@ QUARANTINE = Kind(
         _f("key", "string", nullable=True),
         _f("value", "string"),
         _f("value_base64", "string"),
+        _f("value_bytes", "integer", minimum=0),
+        _f("value_sha256", "string"),
+        _f("value_truncated", "boolean"),
         _f("worker", "string"),
         _f("quarantined_at", "number"),
     ),
 )
 
 #: Every message kind by name.
-KINDS: dict[str, Kind] = {
-    k.name: k for k in (REQUEST, RESULT, STATS, QUARANTINE, *MLOPS_KINDS)
-}
+KINDS: dict[str, Kind] = {k.name: k for k in (REQUEST, RESULT, STATS, QUARANTINE, *MLOPS_KINDS)}
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -466,21 +474,53 @@ def result_messages(
     ]
 
 
+#: A quarantine message keeps the first this many bytes of the record's key.
+QUARANTINE_KEY_BYTES = 256
+#: ... and the first this many characters of the reason.
+QUARANTINE_REASON_CHARS = 1024
+
+
 def quarantine_message(record, reason: str, worker: str, at: float) -> dict[str, Any]:
-    """The quarantine message of a consumer record that could not be used."""
-    raw = bytes(record.value) if isinstance(record.value, bytes | bytearray) else b""
+    """The quarantine message of a consumer record that could not be used.
+
+    It must fit on the monitoring topic whatever the record held, so it keeps the first
+    ``INPLAY_MAX_EVENT_BYTES // 10`` bytes of the value (``value_truncated`` tells when that
+    is not all of it; ``value_bytes`` and ``value_sha256`` are the whole value's size and
+    SHA-256), the first :data:`QUARANTINE_KEY_BYTES` of the key and the first
+    :data:`QUARANTINE_REASON_CHARS` of the reason. Worst case, every byte of the copy is a
+    control character (6 bytes of JSON escape in ``value``) and 4/3 of a byte in
+    ``value_base64``: 7.33 tenths of the limit, which leaves over 17 KB for the rest at the
+    smallest limit (64 KiB). Nothing else of the value is copied.
+    """
+    value = record.value if isinstance(record.value, bytes | bytearray | memoryview) else b""
+    view = memoryview(value).cast("B")
+    raw = bytes(view[: max_event_bytes() // 10])
+    key = bytes(record.key[:QUARANTINE_KEY_BYTES]) if record.key else None
     return {
         "kind": "quarantine",
-        "reason": reason,
+        "reason": reason[:QUARANTINE_REASON_CHARS],
         "topic": record.topic,
         "partition": record.partition,
         "offset": record.offset,
-        "key": record.key.decode("utf-8", "replace") if record.key else None,
+        "key": key.decode("utf-8", "replace") if key else None,
         "value": raw.decode("utf-8", "replace"),
         "value_base64": base64.b64encode(raw).decode("ascii"),
+        "value_bytes": view.nbytes,
+        "value_sha256": hashlib.sha256(view).hexdigest(),
+        "value_truncated": len(raw) < view.nbytes,
         "worker": worker,
         "quarantined_at": at,
     }
+
+
+def quarantine_key(record) -> bytes:
+    """The quarantine message's key: the record's, or ``quarantine``.
+
+    ``quarantine`` when the record has no key, or one over :data:`QUARANTINE_KEY_BYTES` (a
+    hostile key is not echoed whole).
+    """
+    key = record.key
+    return bytes(key) if key and len(key) <= QUARANTINE_KEY_BYTES else b"quarantine"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,7 +79,7 @@ class MatchStore:
         """
         if self.replayed and self._held(record):
             return "duplicate", None, None
-        state, event = parse_event(record.value, self.states, self.ended_matches)
+        state, event = parse_event(record.value, self.states, self.ended_matches, record.key)
         status = state.apply(event)
         tp = (record.topic, record.partition)
         match_id = state.match_id
