@@ -134,6 +134,7 @@ class GoalRateModel(OutcomeModel):
         self.params_: np.ndarray | None = None
         self.calibrator_: Calibrator | None = None
         self.dispersion_: float | None = None
+        self.cov_: np.ndarray | None = None  # of params_, clustered by match (uncertainty.py)
 
     def _side_design(self, state: State, home: bool) -> np.ndarray:
         """The ``(n, len(features))`` design of one side's rate (a frame or a dict of arrays)."""
@@ -199,11 +200,19 @@ class GoalRateModel(OutcomeModel):
         exposure = np.tile(remaining_minutes(state["clock"].to_numpy()), 2)
         # Columns that never vary (e.g. no odds in the training rows) are left at zero.
         keep = np.r_[True, x[:, 1:].std(axis=0) > 1e-12]
+        # Covariance clustered by match: its rows share its goals (see models/uncertainty.py).
+        groups = pd.factorize(np.tile(state["match_id"].to_numpy(), 2))[0]
+        ok = groups.max() > 0 and len(y) > keep.sum()  # else plain: one match cannot cluster
+        robust = {"cov_type": "cluster", "cov_kwds": {"groups": groups}} if ok else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = GLM(y, x[:, keep], family=families.Poisson(), exposure=exposure).fit(maxiter=100)
+            res = GLM(y, x[:, keep], family=families.Poisson(), exposure=exposure).fit(
+                maxiter=100, **robust
+            )
         params = np.zeros(x.shape[1])
         params[keep] = np.asarray(res.params, dtype=float)
+        self.cov_ = np.zeros((x.shape[1], x.shape[1]))
+        self.cov_[np.ix_(keep, keep)] = np.asarray(res.cov_params(), dtype=float)
         self.dispersion_ = float(res.pearson_chi2 / max(res.df_resid, 1))
         return params
 
@@ -298,6 +307,23 @@ class GoalRateModel(OutcomeModel):
             "pearson_dispersion": self.dispersion_,
             "calibrated": self.calibrator_ is not None,
         }
+
+    def remaining_rates(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Expected regulation goals each side still scores, as :meth:`score_distribution`.
+
+        The fitted rates (no calibration); 0 in rows of period >= 3.
+
+        Args:
+            df: Snapshot rows.
+
+        Returns:
+            ``(lam_home, lam_away)``, one value per row.
+        """
+        self._require_fitted()
+        state = prepare_snapshots(self._with_prior(df))
+        lam_h, lam_a = self._rates(state)
+        decided = (state["period"] >= 3).to_numpy()
+        return np.where(decided, 0.0, lam_h), np.where(decided, 0.0, lam_a)
 
 
 class GoalRateOddsModel(GoalRateModel):
