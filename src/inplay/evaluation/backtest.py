@@ -3,7 +3,15 @@
 :func:`backtest` builds minute snapshots (:func:`inplay.features.minute_snapshots`, the state at
 regulation minute m = 0..90) for both folders, joins the pre-match priors, fits one model on the
 training folder and writes one row per test match and minute: ``match_id, minute, p_home,
-p_draw, p_away``.
+p_draw, p_away``, the goal markets ``p_over_1_5, p_over_2_5, p_over_3_5, p_btts`` (P(total
+regulation goals over 1.5 / 2.5 / 3.5), P(both teams score in regulation); see
+:mod:`inplay.models.markets`) and ``p_advance_home`` (P(the home side goes through); left
+empty for now: :func:`advance_probabilities` is the one place it will be filled).
+
+The markets come from the chosen model's final-score grid when it has one (the goal-rate
+family: ``goal_rate``, ``goal_rate_odds``, ``skellam``); for any other model (e.g. a logistic
+or boosted one) a ``goal_rate`` model is fitted on the same training rows for them alone, so
+the 1X2 columns stay the chosen model's.
 
 Priors: the Elo rating a test match gets is computed from the results of every match of both
 folders dated before it (what a live system knows at kick-off, never the match itself or later
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from inplay.config import ConfigError
@@ -21,10 +30,28 @@ from inplay.data.dataset import build_snapshots
 from inplay.data.ratings import attach_priors, default_odds_dir, match_priors, match_table
 from inplay.data.statsbomb import StatsBombData
 from inplay.models import PROB_COLUMNS, make_model
+from inplay.models.base import OutcomeModel
+from inplay.models.goal_rate import GoalRateModel
+from inplay.models.markets import market_columns
 
-__all__ = ["BACKTEST_COLUMNS", "minute_table", "backtest"]
+__all__ = [
+    "BACKTEST_COLUMNS",
+    "MARKET_BACKTEST_COLUMNS",
+    "minute_table",
+    "market_model",
+    "advance_probabilities",
+    "backtest",
+]
 
-BACKTEST_COLUMNS: tuple[str, ...] = ("match_id", "minute", *PROB_COLUMNS)
+MARKET_BACKTEST_COLUMNS: tuple[str, ...] = ("p_over_1_5", "p_over_2_5", "p_over_3_5", "p_btts")
+"""The goal-market columns of the backtest (regulation time)."""
+BACKTEST_COLUMNS: tuple[str, ...] = (
+    "match_id",
+    "minute",
+    *PROB_COLUMNS,
+    *MARKET_BACKTEST_COLUMNS,
+    "p_advance_home",
+)
 
 
 def minute_table(data: StatsBombData, workers: int = 2, progress: bool = True) -> pd.DataFrame:
@@ -50,6 +77,46 @@ def minute_table(data: StatsBombData, workers: int = 2, progress: bool = True) -
     return minutes
 
 
+def market_model(model: OutcomeModel, train_rows: pd.DataFrame) -> GoalRateModel:
+    """The fitted model the goal markets come from.
+
+    Args:
+        model: The backtest's fitted model.
+        train_rows: Its training rows.
+
+    Returns:
+        ``model`` itself when it has a final-score grid (a :class:`GoalRateModel`); else a
+        ``goal_rate`` model fitted on ``train_rows`` (without its H/D/A calibrator, which never
+        touches the score grid).
+    """
+    if isinstance(model, GoalRateModel):
+        return model
+    rates = make_model("goal_rate")
+    assert isinstance(rates, GoalRateModel)
+    rates.calibrate = False  # type: ignore[misc]
+    rates.fit(train_rows)
+    return rates
+
+
+def advance_probabilities(
+    model: OutcomeModel, train_rows: pd.DataFrame, test_rows: pd.DataFrame
+) -> np.ndarray:
+    """P(the home side advances) of each test row: the backtest's ``p_advance_home``.
+
+    Not computed yet: every row is NaN (the column is written empty). This is the one place
+    the probability of going through (extra time and penalties included) gets filled.
+
+    Args:
+        model: The backtest's fitted model.
+        train_rows: Its training rows.
+        test_rows: The rows to predict.
+
+    Returns:
+        One value per test row.
+    """
+    return np.full(len(test_rows), np.nan)
+
+
 def backtest(
     train_dir: Path | str,
     test_dir: Path | str,
@@ -71,8 +138,10 @@ def backtest(
         odds_dir: Odds folder (``True``: find it beside either data folder; ``None``: none).
 
     Returns:
-        The predictions: ``match_id``, ``minute`` (0..90), ``p_home``, ``p_draw``, ``p_away``,
-        sorted by match and minute.
+        The predictions, the columns of :data:`BACKTEST_COLUMNS`: ``match_id``, ``minute``
+        (0..90), ``p_home``, ``p_draw``, ``p_away``, ``p_over_1_5``, ``p_over_2_5``,
+        ``p_over_3_5``, ``p_btts``, ``p_advance_home`` (empty for now), sorted by match and
+        minute.
     """
     model = make_model(model_name)  # fail early on an unknown name
     train, test = StatsBombData(train_dir), StatsBombData(test_dir)
@@ -92,6 +161,9 @@ def backtest(
         }
     )
     result[list(PROB_COLUMNS)] = probs
+    markets = market_columns(market_model(model, train_rows), test_rows)
+    result[list(MARKET_BACKTEST_COLUMNS)] = markets[list(MARKET_BACKTEST_COLUMNS)].to_numpy()
+    result["p_advance_home"] = advance_probabilities(model, train_rows, test_rows)
     result = result.sort_values(["match_id", "minute"], kind="stable").reset_index(drop=True)
     if out is not None:
         path = Path(out)

@@ -285,3 +285,8 @@ def test_backtest_writes_one_row_per_test_match_minute(tmp_path):
     assert (written.groupby("match_id")["minute"].apply(list) == [list(range(91))] * 4).all()
     p = written[["p_home", "p_draw", "p_away"]].to_numpy()
     assert np.allclose(p.sum(axis=1), 1.0)
+    markets = written[["p_over_1_5", "p_over_2_5", "p_over_3_5", "p_btts"]].to_numpy()
+    assert np.isfinite(markets).all() and (markets >= 0).all() and (markets <= 1).all()
+    assert (markets[:, 0] >= markets[:, 1] - 1e-12).all()
+    assert (markets[:, 1] >= markets[:, 2] - 1e-12).all()
+    assert written["p_advance_home"].isna().all()  # not computed yet
