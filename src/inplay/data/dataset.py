@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from inplay import config
 from inplay.data.statsbomb import DataFileError, Match, StatsBombData
-from inplay.features import iter_event_snapshots, minute_snapshots
+from inplay.features import iter_event_snapshots, minute_snapshots_and_score, rules
 
 __all__ = [
     "DatasetInfo",
@@ -64,26 +64,28 @@ def _label(rows: list[dict], match: Match) -> list[dict]:
 def build_match_rows(
     match: Match, events: list[dict], per_event: bool = True
 ) -> tuple[list[dict], list[dict]]:
-    """Minute rows and (optionally) event rows for one match, labelled with its result."""
-    minute_rows = minute_snapshots(events, match.match_id, match.home_team, match.away_team)
-    final = minute_rows[-1]
-    if final["reg_home_goals"] > final["reg_away_goals"]:
-        result = "H"
-    elif final["reg_home_goals"] < final["reg_away_goals"]:
-        result = "A"
-    else:
-        result = "D"
-    minute_rows = _label(minute_rows, match)
-    for row in minute_rows:
-        row["result"] = result
+    """Minute rows and (optionally) event rows for one match, labelled with its result.
+
+    The label is the regulation result after every event of periods 1-2, stoppage time
+    included; each row also carries that final regulation score (``reg_final_home_goals``,
+    ``reg_final_away_goals``: the goal-rate models' target).
+    """
+    minute_rows, score = minute_snapshots_and_score(
+        events, match.match_id, match.home_team, match.away_team
+    )
+    final = {
+        "reg_final_home_goals": score[0],
+        "reg_final_away_goals": score[1],
+        "result": rules.result_letter(*score),
+    }
+    minute_rows = [{**row, **final} for row in _label(minute_rows, match)]
     event_rows: list[dict] = []
     if per_event:
         event_rows = _label(
             list(iter_event_snapshots(events, match.match_id, match.home_team, match.away_team)),
             match,
         )
-        for row in event_rows:
-            row["result"] = result
+        event_rows = [{**row, **final} for row in event_rows]
     return minute_rows, event_rows
 
 

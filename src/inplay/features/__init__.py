@@ -51,6 +51,7 @@ from inplay.features.snapshots import (
     features_upto,
     iter_event_snapshots,
     minute_snapshots,
+    minute_snapshots_and_score,
     prediction_request,
     regulation_result,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "sort_events",
     "iter_event_snapshots",
     "minute_snapshots",
+    "minute_snapshots_and_score",
     "MinuteTracker",
     "features_upto",
     "regulation_result",

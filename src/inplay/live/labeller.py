@@ -43,18 +43,24 @@ __all__ = ["Labeller", "label_rows", "predict_rows"]
 ENDED_MEMORY = 10_000  # ended matches remembered (their late events are skipped)
 
 
-def label_rows(rows: list[dict], competition_id, season_id) -> tuple[list[dict], str]:
+def label_rows(
+    rows: list[dict], competition_id, season_id, score: tuple[int, int]
+) -> tuple[list[dict], str]:
     """Training rows of a match's minute rows: competition, season and result added.
 
-    The result is the regulation result of the last row (minute 90), as offline
-    (:func:`inplay.data.dataset.build_match_rows`).
+    As offline (:func:`inplay.data.dataset.build_match_rows`): the result and the
+    ``reg_final_*`` columns come from ``score``, the regulation score after every event of
+    periods 1-2 (the minute-90 row misses goals in stoppage time).
     """
-    result = result_letter(rows[-1]["reg_home_goals"], rows[-1]["reg_away_goals"])
-    labelled = [
-        {**row, "competition_id": competition_id, "season_id": season_id, "result": result}
-        for row in rows
-    ]
-    return labelled, result
+    result = result_letter(*score)
+    final = {
+        "competition_id": competition_id,
+        "season_id": season_id,
+        "reg_final_home_goals": score[0],
+        "reg_final_away_goals": score[1],
+        "result": result,
+    }
+    return [{**row, **final} for row in rows], result
 
 
 def predict_rows(model, rows: list[dict], home_team: str, away_team: str, neutral: bool):
@@ -186,7 +192,12 @@ class Labeller:
         self.ended[match_id] = None
         while len(self.ended) > ENDED_MEMORY:
             self.ended.popitem(last=False)
-        rows, result = label_rows(followed.rows, followed.competition_id, followed.season_id)
+        rows, result = label_rows(
+            followed.rows,
+            followed.competition_id,
+            followed.season_id,
+            followed.tracker.state.regulation_score,
+        )
         now, key = time.time(), str(match_id).encode()
         home, away = followed.teams
         snapshots = body(

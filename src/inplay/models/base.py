@@ -99,6 +99,22 @@ def softmax_rows(eta: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _final_regulation_goals(
+    df: pd.DataFrame, state: pd.DataFrame, mask: np.ndarray
+) -> pd.DataFrame:
+    """Each regulation row's final regulation score (``hg``, ``ag``): the goal models' target.
+
+    From ``reg_final_home_goals`` / ``reg_final_away_goals`` when the rows carry them (stoppage
+    time included); else the most goals of the match's rows (which misses goals after the last
+    row: rows built before those columns existed).
+    """
+    columns = ["reg_final_home_goals", "reg_final_away_goals"]
+    if set(columns) <= set(df.columns) and df[columns].notna().all().all():
+        values = df.loc[mask, columns].to_numpy(dtype=float)
+        return pd.DataFrame({"hg": values[:, 0], "ag": values[:, 1]})
+    return state.loc[mask].groupby("match_id")[["hg", "ag"]].transform("max")
+
+
 class OutcomeModel:
     """Base class of every outcome model.
 
@@ -176,8 +192,7 @@ class OutcomeModel:
                 state["season_key"] = (
                     df["competition_id"].astype(str) + "/" + df["season_id"].astype(str)
                 ).to_numpy()
-            reg = state.loc[mask]
-            final = reg.groupby("match_id")[["hg", "ag"]].transform("max")
+            final = _final_regulation_goals(df, state, mask)
             state.loc[mask, "final_hg"] = final["hg"].to_numpy()
             state.loc[mask, "final_ag"] = final["ag"].to_numpy()
         else:

@@ -53,12 +53,14 @@ class Switching:
         return new, []
 
 
-def test_label_rows_uses_the_regulation_result_of_minute_90():
+def test_label_rows_use_the_regulation_score_with_stoppage_time():
+    # Minute 90 says 1-2; a home goal at 90+3 made it 2-2: the label is a draw.
     rows = [{"reg_home_goals": 0, "reg_away_goals": 0}, {"reg_home_goals": 1, "reg_away_goals": 2}]
-    labelled, result = label_rows(rows, 43, 106)
-    assert result == "A"
+    labelled, result = label_rows(rows, 43, 106, (2, 2))
+    assert result == "D"
     assert labelled[0] == {"reg_home_goals": 0, "reg_away_goals": 0, "competition_id": 43,
-                           "season_id": 106, "result": "A"}  # fmt: skip
+                           "season_id": 106, "reg_final_home_goals": 2,
+                           "reg_final_away_goals": 2, "result": "D"}  # fmt: skip
 
 
 def test_a_whole_match_is_labelled_once_and_its_commit_waits_for_its_end(match_events):
