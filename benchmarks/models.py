@@ -15,6 +15,13 @@ Barcelona) are also reported apart, and on held-out data goal_rate is also score
 each competition from its earlier ended matches (``goal_rate+adapt``,
 :mod:`inplay.models.adapt`). Prints the tables and the targets of the "model that travels"
 issue, and writes everything as JSON with date, machine and versions. A benchmark, not a test.
+
+Beyond 1X2 (``--beyond`` on by default; ``--no-beyond`` skips it): the goal markets out of fold
+(by match, and leaving one competition out) beside the score-and-clock baseline
+(:mod:`inplay.evaluation.markets`), P(advance) on every knockout match beside the scoreboard
+model (:mod:`inplay.evaluation.advance`), and the coverage of the 80 % parameter-uncertainty
+band: in simulation (uncalibrated GLM and shipped model) and out of fold on the data
+(:mod:`inplay.models.uncertainty`).
 """
 
 from __future__ import annotations
@@ -85,7 +92,85 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "results" / "models.json", help="JSON report"
     )
+    parser.add_argument(
+        "--beyond",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also the goal markets, P(advance) and the uncertainty band's coverage",
+    )
     return parser.parse_args(argv)
+
+
+def beyond_1x2(df: pd.DataFrame) -> dict:
+    """Goal markets, P(advance) and band coverage (see the module docstring)."""
+    from inplay.data.statsbomb import ensure_data
+    from inplay.evaluation.advance import evaluate_advance
+    from inplay.evaluation.markets import evaluate_markets
+    from inplay.models.uncertainty import (
+        binned_coverage,
+        coverage_summary,
+        oof_bands,
+        simulation_coverage,
+        width_by_minute,
+    )
+
+    out: dict = {}
+    t0 = time.time()
+    for split in ("match", "competition"):
+        result = evaluate_markets(df, ("goal_rate",), split=split)
+        out[f"markets_{split}"] = result.table
+    advance = evaluate_advance(df, ensure_data(), ("goal_rate", "scoreboard"))
+    out["advance_summary"], out["advance_params"] = advance.summary, advance.params
+    out["advance_matches"] = {
+        "knockout": len(advance.matches),
+        "extra_time": int(advance.matches["et"].sum()),
+        "shootout": int(advance.matches["shootout"].sum()),
+    }
+    sim = {
+        "glm": simulation_coverage(n_matches=200, replications=10),
+        "shipped": simulation_coverage(n_matches=200, replications=10, model=_shipped_goal_rate),
+    }
+    out["band_simulation"] = pd.concat(
+        [
+            coverage_summary(pd.concat([f, f.assign(outcome="all")]), by="outcome").assign(model=k)
+            for k, f in sim.items()
+        ],
+        ignore_index=True,
+    )
+    bands = oof_bands(df)
+    binned = binned_coverage(bands)
+    out["band_width_by_minute"] = width_by_minute(bands)
+    out["band_binned"] = {
+        "bins": int(len(binned)),
+        "inside": int((binned["gap_se"] == 0).sum()),
+        "within_2_se": int((binned["gap_se"] <= 2).sum()),
+    }
+    out["seconds"] = round(time.time() - t0, 1)
+    return out
+
+
+def _shipped_goal_rate():
+    from inplay.models import make_model
+
+    return make_model("goal_rate")
+
+
+def _print_beyond(beyond: dict) -> None:
+    print(f"\nBeyond 1X2 [{beyond['seconds']} s]")
+    _print(
+        "Goal markets, grouped 5-fold by match (gain: baseline log loss - model's)",
+        beyond["markets_match"],
+    )
+    _print("Goal markets, leaving one competition out", beyond["markets_competition"])
+    print(f"\nKnockout matches: {beyond['advance_matches']}")
+    _print("P(advance), out of fold, beside the scoreboard model", beyond["advance_summary"])
+    _print(
+        "  extra-time rates and kick conversion (all knockout matches, then per fold)",
+        beyond["advance_params"],
+    )
+    _print("80 % band: coverage in simulation (true probability inside)", beyond["band_simulation"])
+    _print("80 % band: mean width by minute, out of fold", beyond["band_width_by_minute"])
+    print(f"80 % band: reliability bins with the observed share inside: {beyond['band_binned']}")
 
 
 def _print(title: str, frame: pd.DataFrame, cols: list[str] | None = None) -> None:
@@ -232,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         checks = targets(tables, GROUPED_CV_BEFORE, ADAPTED)
         checks += targets(tables, None, f"{ADAPTED}+adapt")
     _print("Targets", pd.DataFrame(checks))
+    beyond = beyond_1x2(df) if args.beyond else None
+    if beyond is not None:
+        _print_beyond(beyond)
     published = f"{PUBLISHED['bayesian']}, logistic regression {PUBLISHED['logistic_regression']}"
     print(f"\nPublished top-label ECE (Robberechts et al. 2021): Bayesian {published}")
     report = {
@@ -249,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
             split: {k: _records(v) if isinstance(v, pd.DataFrame) else v for k, v in t.items()}
             for split, t in tables.items()
         },
+        "beyond_1x2": None
+        if beyond is None
+        else {k: _records(v) if isinstance(v, pd.DataFrame) else v for k, v in beyond.items()},
     }
     write_report(args.out, json_safe(report))
     print(f"\nwrote {args.out}")
