@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from inplay.features import rules
+
 __all__ = [
     "CREDIT",
     "add_credit",
@@ -24,7 +26,6 @@ __all__ = [
 
 CREDIT = "Data: StatsBomb Open Data"
 HOME_COLOUR, DRAW_COLOUR, AWAY_COLOUR = "#1f77b4", "#b0b0b0", "#d62728"
-_PERIOD_OFFSET_S = {1: 0, 2: 45 * 60, 3: 90 * 60, 4: 105 * 60}
 
 
 def setup_notebook() -> None:
@@ -54,7 +55,7 @@ def match_minutes(frame: pd.DataFrame) -> pd.Series:
     overlap the start of the second half.
     """
     period = frame["period"].astype(int)
-    in_period = (frame["elapsed_seconds"] - period.map(_PERIOD_OFFSET_S).fillna(0)) / 60.0
+    in_period = (frame["elapsed_seconds"] - period.map(rules.period_offset)) / 60.0
     ends = in_period.groupby(period).max()
     offsets, total = {}, 0.0
     for p in sorted(ends.index):
@@ -106,6 +107,10 @@ def win_probability_figure(results: pd.DataFrame, match_id: int) -> go.Figure:
     home = frame["home_team"].iloc[0] if "home_team" in frame else "home"
     away = frame["away_team"].iloc[0] if "away_team" in frame else "away"
     fig = go.Figure()
+    knockout = "p_advance_home" in frame and frame["p_advance_home"].notna().any()
+    # In a knockout match the 1X2 of the 90 minutes is drawn up to their end only; who goes
+    # through is the line over it, through extra time and the shoot-out.
+    regulation = frame["period"] <= 2 if knockout else pd.Series(True, index=frame.index)
     for col, name, colour in (
         ("p_home", f"{home} win", HOME_COLOUR),
         ("p_draw", "draw", DRAW_COLOUR),
@@ -113,15 +118,17 @@ def win_probability_figure(results: pd.DataFrame, match_id: int) -> go.Figure:
     ):
         fig.add_trace(
             go.Scatter(
-                x=x,
-                y=frame[col],
-                name=name,
+                x=x[regulation],
+                y=frame.loc[regulation, col],
+                name=f"{name} (90 min)" if knockout else name,
                 mode="lines",
                 stackgroup="p",
                 line={"width": 0.5, "color": colour},
                 hovertemplate="%{y:.1%}",
             )
         )
+    if knockout:
+        _add_advance(fig, frame, x, home)
     for mark in match_events_marks(frame).itertuples():
         colour = "black" if mark.kind == "goal" else "#ff0000"
         fig.add_vline(x=mark.x, line={"color": colour, "width": 1.5, "dash": "dot"})
@@ -151,6 +158,45 @@ def win_probability_figure(results: pd.DataFrame, match_id: int) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return add_credit(fig)
+
+
+def _add_advance(fig: go.Figure, frame: pd.DataFrame, x: pd.Series, home: str) -> None:
+    """P(home side goes through) as a line, extra time and the shoot-out shaded, kicks marked."""
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["p_advance_home"],
+            name=f"{home} goes through",
+            mode="lines",
+            line={"width": 2.5, "color": "black"},
+            hovertemplate="%{y:.1%}",
+        )
+    )
+    for periods, label in (((3, 4), "extra time"), ((5,), "shoot-out")):
+        inside = frame["period"].isin(periods)
+        if inside.any():
+            before = x[frame["period"] < min(periods)]
+            fig.add_vrect(
+                x0=float(before.max()) if len(before) else float(x[inside].min()),
+                x1=float(x[inside].max()),
+                fillcolor="#999",
+                opacity=0.12,
+                line_width=0,
+                annotation_text=label,
+                annotation_position="bottom left",
+            )
+    kicks = frame[(frame["period"] == rules.SHOOTOUT_PERIOD) & frame["p_advance_home"].notna()]
+    if not kicks.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=x[kicks.index],
+                y=kicks["p_advance_home"],
+                name="shoot-out kick",
+                mode="markers",
+                marker={"size": 8, "color": "black", "symbol": "circle-open"},
+                hovertemplate="kick: %{y:.1%}",
+            )
+        )
 
 
 def state_timeline_figure(snapshots: pd.DataFrame, match_id: int) -> go.Figure:
