@@ -171,6 +171,7 @@ def _match_panel(feed: LiveFeed, matches: pd.DataFrame) -> None:
         (cols[4], "p_away", f"{away} win"),
     ):
         col.metric(name, percent(last[key]), delta=_delta(frame, key), delta_color="off")
+    _markets_panel(last, home, away)
     left, right = st.columns([3, 2])
     with left:
         fig = win_probability_figure(frame, match_id)
@@ -178,6 +179,44 @@ def _match_panel(feed: LiveFeed, matches: pd.DataFrame) -> None:
     with right:
         st.plotly_chart(xg_figure(frame), config={"displayModeBar": False})
     _swings_panel(frame)
+
+
+def _present(value) -> bool:
+    return value is not None and value == value  # not None, not NaN
+
+
+def _markets_panel(last: pd.Series, home: str, away: str) -> None:
+    """Who goes through and the goal markets of the latest prediction.
+
+    Who goes through: knockout matches only; the markets are null when the model has no goal
+    rates. Nothing is drawn when there is neither.
+    """
+    shown = []
+    if _present(last.get("p_advance_home")):
+        shown.append(
+            (f"{home} through", percent(last["p_advance_home"]), "extra time and shoot-out")
+        )
+        shown.append((f"{away} through", percent(last["p_advance_away"]), None))
+    if _present(last.get("p_over_2_5")):
+        shown += [
+            ("Over 2.5 goals", percent(last["p_over_2_5"]), "total goals after 90 minutes"),
+            ("Both score", percent(last["p_btts"]), "both teams score in the 90 minutes"),
+            (
+                "Next goal",
+                f"{percent(last['p_next_home'])} / {percent(last['p_next_none'])} / "
+                f"{percent(last['p_next_away'])}",
+                f"{home} / none / {away}",
+            ),
+            (
+                "Expected score",
+                f"{float(last['exp_home_goals']):.1f} - {float(last['exp_away_goals']):.1f}",
+                "expected goals after 90 minutes, the score so far included",
+            ),
+        ]
+    if not shown:
+        return
+    for col, (label, value, help_text) in zip(st.columns(len(shown)), shown, strict=True):
+        col.metric(label, value, help=help_text)
 
 
 def _swings_panel(frame: pd.DataFrame) -> None:

@@ -114,7 +114,8 @@ def matches_table_html(
     head = (
         "<tr><th>match</th><th style='text-align:center'>score</th><th>minute</th>"
         "<th>home / draw / away</th><th>home</th><th>draw</th><th>away</th>"
-        "<th>events</th><th>updated</th></tr>"
+        "<th title='knockout matches: the probability that the home side goes through'>"
+        "home through</th><th>events</th><th>updated</th></tr>"
     )
     body = "".join(_match_row(row, selected, now) for row in matches.to_dict("records"))
     return f"{TABLE_CSS}<table class='inplay-live'>{head}{body}</table>"
@@ -146,6 +147,14 @@ def _probability_bar_html(row: dict) -> str:
     )
 
 
+def _advance(row: dict) -> str:
+    """The home side's chance of going through ("–" outside knockout matches)."""
+    value = row.get("p_advance_home")
+    if value is None or value != value:  # None or NaN
+        return "–"
+    return percent(value)
+
+
 def _match_row(row: dict, selected: int | None, now: float) -> str:
     """One ``<tr>`` of the live-matches table."""
     match_id = _int(row["match_id"])
@@ -167,6 +176,7 @@ def _match_row(row: dict, selected: int | None, now: float) -> str:
         f"<td class='num p-home'>{percent(row.get('p_home'))}</td>"
         f"<td class='num p-draw'>{percent(row.get('p_draw'))}</td>"
         f"<td class='num p-away'>{percent(row.get('p_away'))}</td>"
+        f"<td class='num p-advance'>{_advance(row)}</td>"
         f"<td class='num'>{_int(row.get('n_predictions')):,}</td>"
         f"<td class='muted'>{ago(now - updated) if updated else '–'}</td></tr>"
     )

@@ -108,25 +108,7 @@ def win_probability_figure(results: pd.DataFrame, match_id: int) -> go.Figure:
     away = frame["away_team"].iloc[0] if "away_team" in frame else "away"
     fig = go.Figure()
     knockout = "p_advance_home" in frame and frame["p_advance_home"].notna().any()
-    # In a knockout match the 1X2 of the 90 minutes is drawn up to their end only; who goes
-    # through is the line over it, through extra time and the shoot-out.
-    regulation = frame["period"] <= 2 if knockout else pd.Series(True, index=frame.index)
-    for col, name, colour in (
-        ("p_home", f"{home} win", HOME_COLOUR),
-        ("p_draw", "draw", DRAW_COLOUR),
-        ("p_away", f"{away} win", AWAY_COLOUR),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=x[regulation],
-                y=frame.loc[regulation, col],
-                name=f"{name} (90 min)" if knockout else name,
-                mode="lines",
-                stackgroup="p",
-                line={"width": 0.5, "color": colour},
-                hovertemplate="%{y:.1%}",
-            )
-        )
+    _add_result_areas(fig, frame, x, (home, away), knockout)
     if knockout:
         _add_advance(fig, frame, x, home)
     for mark in match_events_marks(frame).itertuples():
@@ -158,6 +140,33 @@ def win_probability_figure(results: pd.DataFrame, match_id: int) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return add_credit(fig)
+
+
+def _add_result_areas(
+    fig: go.Figure, frame: pd.DataFrame, x: pd.Series, teams: tuple[str, str], knockout: bool
+) -> None:
+    """The stacked home/draw/away areas.
+
+    In a knockout match they stop with regulation (the 1X2 is the 90 minutes' result); who
+    goes through is the line over them (:func:`_add_advance`).
+    """
+    regulation = frame["period"] <= 2 if knockout else pd.Series(True, index=frame.index)
+    for col, name, colour in (
+        ("p_home", f"{teams[0]} win", HOME_COLOUR),
+        ("p_draw", "draw", DRAW_COLOUR),
+        ("p_away", f"{teams[1]} win", AWAY_COLOUR),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x[regulation],
+                y=frame.loc[regulation, col],
+                name=f"{name} (90 min)" if knockout else name,
+                mode="lines",
+                stackgroup="p",
+                line={"width": 0.5, "color": colour},
+                hovertemplate="%{y:.1%}",
+            )
+        )
 
 
 def _add_advance(fig: go.Figure, frame: pd.DataFrame, x: pd.Series, home: str) -> None:
