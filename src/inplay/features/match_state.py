@@ -18,6 +18,7 @@ from inplay.features.events import (
     show_value,
     sub_name,
 )
+from inplay.features.shootout import ShootoutState
 
 __all__ = ["FEATURE_COLUMNS", "MatchState"]
 
@@ -140,6 +141,7 @@ class MatchState:
     late_events: int = 0
     ignored_events: int = 0
     ended: bool = False
+    shootout: ShootoutState = field(default_factory=ShootoutState)
     _home: _Side = field(default_factory=_Side, repr=False)
     _away: _Side = field(default_factory=_Side, repr=False)
     _seen: set[int] = field(default_factory=set, repr=False)
@@ -160,8 +162,10 @@ class MatchState:
 
         Returns:
             ``"applied"``, ``"late"`` (applied, but before the latest clock seen),
-            ``"duplicate"`` (index seen before: nothing changed), ``"ignored"``
-            (penalty shoot-out, period 5) or ``"ended"`` (the replay's end-of-match marker).
+            ``"duplicate"`` (index seen before: nothing changed), ``"kick"`` (a shoot-out
+            kick, a ``Shot`` of period 5: only :attr:`shootout` changes), ``"ignored"`` (any
+            other shoot-out event) or ``"ended"`` (the replay's end-of-match marker). The
+            features ignore period 5 (kicks included: :attr:`ignored_events` counts them all).
 
         Raises:
             EventError: the event lacks a field this class needs, has one of the wrong type or
@@ -172,6 +176,9 @@ class MatchState:
         checked = self._check(event)
         skipped = self._admit(checked.head)
         if skipped is not None:
+            if skipped == "ignored" and checked.head.type_name == "shot":
+                self._kick(checked.head.team, event)
+                return "kick"
             return skipped
         # Validated and admitted: from here on nothing raises.
         self.n_events += 1
@@ -217,6 +224,18 @@ class MatchState:
             self.ignored_events += 1
             return "ignored"
         return None
+
+    def _kick(self, team: str, event: dict) -> None:
+        """Count a shoot-out kick (scored when its outcome is a goal), as ShootoutTracker does."""
+        so, home = self.shootout, team == self.home_team
+        scored = int(rules.is_goal(sub_name(event.get("shot"), "outcome")))
+        self.shootout = ShootoutState(
+            so.home_taken + home,
+            so.home_scored + scored * home,
+            so.away_taken + (not home),
+            so.away_scored + scored * (not home),
+            home if so.home_first is None else so.home_first,
+        )
 
     def _advance_clock(self, event: _Checked) -> bool:
         """Move the clock to the event and credit possession time; True for a late event.

@@ -3,7 +3,14 @@
 :class:`BatchScorer` applies a batch of events-topic records to its
 :class:`~inplay.live.state.MatchStore`, quarantines what cannot be applied, scores the rest
 with the model in one call, and returns the prediction request and result of each
-(:mod:`inplay.live.messages`). :class:`inplay.live.scorer.Scorer` adds the consumer group.
+(:mod:`inplay.live.messages`), the result with P(advance) and the goal markets of the batch
+(:mod:`inplay.live.markets`). :class:`inplay.live.scorer.Scorer` adds the consumer group.
+
+A shoot-out kick (:meth:`~inplay.features.MatchState.apply` status ``kick``) of a knockout
+match is scored: its request is the match state as before the shoot-out (so the 1X2 stays the
+decided regulation result) with the kick's ``event_index``, and its P(advance) follows the
+kicks so far (:attr:`~inplay.features.MatchState.shootout`). A kick of a match not marked
+knockout, like every other shoot-out event, is counted as ignored.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import pandas as pd
 
 from inplay import config
 from inplay.features import EventError, MatchState
+from inplay.features.shootout import ShootoutState
 from inplay.live import messages
+from inplay.live.markets import result_extras
 from inplay.live.state import MatchStore
 from inplay.live.stats import ScoreStats
 
@@ -26,17 +35,26 @@ __all__ = ["BatchScorer", "Message", "predict_requests"]
 Message = tuple[str, bytes, bytes]  # (topic, key, value)
 
 
-def predict_requests(model, requests: list[dict]) -> np.ndarray:
+def predict_requests(
+    model, requests: list[dict], columns: messages.RequestColumns | None = None
+) -> np.ndarray:
     """A model's probabilities of a batch of prediction requests, in one call.
 
     A model with ``predict_proba_arrays`` (every :class:`~inplay.models.OutcomeModel`) gets the
     requests as columns, one numpy array per field (no DataFrame for the models with a numpy
     path); any other model gets ``predict_proba(pd.DataFrame(requests))``.
+
+    Args:
+        model: The model.
+        requests: The requests.
+        columns: The requests as :class:`~inplay.live.messages.RequestColumns` if the caller
+            has them already (its arrays, once converted, serve the goal markets too).
     """
     predict_arrays = getattr(model, "predict_proba_arrays", None)
     if predict_arrays is None:
         return np.asarray(model.predict_proba(pd.DataFrame(requests)), dtype=float)
-    return np.asarray(predict_arrays(messages.RequestColumns(requests)), dtype=float)
+    columns = messages.RequestColumns(requests) if columns is None else columns
+    return np.asarray(predict_arrays(columns), dtype=float)
 
 
 class BatchScorer:
@@ -56,6 +74,7 @@ class BatchScorer:
         monitoring_topic: str = config.TOPIC_MONITORING,
     ) -> None:
         self.model_version = ""
+        self._columns: tuple[list[dict], messages.RequestColumns] | None = None
         self.use_model(model)
         self.requests_topic = requests_topic
         self.results_topic = results_topic
@@ -108,6 +127,7 @@ class BatchScorer:
         keys: list[bytes] = []
         types: list[str | None] = []
         sent_at: list = []
+        shootouts: list[ShootoutState | None] = []
         for record in records:
             self.stats.consumed += 1
             try:
@@ -115,13 +135,19 @@ class BatchScorer:
             except EventError as exc:
                 out.append(self._quarantine(record, str(exc)))
                 continue
+            if status == "kick" and not event.get("knockout", False):
+                status = "ignored"  # a shoot-out outside a knockout match: nothing to advance
             if self.stats.count(status):
-                requests.append(messages.request_message(state.features(), event))
+                request = messages.request_message(state.features(), event)
+                if status == "kick":
+                    request["event_index"] = event["index"]  # the kick's own prediction key
+                requests.append(request)
                 keys.append(record.key or str(state.match_id).encode())
                 types.append(messages.event_type(event))
                 sent_at.append(event.get("sent_at"))
+                shootouts.append(state.shootout if state.shootout.kicks else None)
         if requests:
-            out += self._score(requests, keys, types, sent_at, received_at)
+            out += self._score(requests, keys, types, sent_at, received_at, shootouts)
         return out
 
     def warm_up(self) -> None:
@@ -132,24 +158,36 @@ class BatchScorer:
         kick-off burst of many matches, does not wait for that.
         """
         state = MatchState(0, "warm-up home", "warm-up away")
-        event = {"home_team": state.home_team, "away_team": state.away_team, "neutral": False}
-        request = messages.request_message(state.features(), event)
-        probabilities = messages.rounded_probability_rows(self._predict([request]))
+        # knockout: so that P(advance) is computed (and its code loaded) too
+        teams = {"home_team": state.home_team, "away_team": state.away_team}
+        event = {**teams, "neutral": False, "knockout": True}
+        batch = [messages.request_message(state.features(), event)]
+        raw = self._predict(batch)
+        extras = result_extras(self.model, batch, raw, [None], self._columns_of(batch))
+        self._columns = None
         now = time.time()
         results = messages.result_messages(
-            [request],
+            batch,
             [None],
-            probabilities,
+            messages.rounded_probability_rows(raw),
             messages.latencies_since([now], now),
             model_version=self.model_version,
             processing_ms=0.0,
             scored_at=now,
+            extras=extras,
         )
         orjson.dumps(results[0])
 
     def _predict(self, requests: list[dict]) -> np.ndarray:
         """The model's probabilities of a batch of requests (:func:`predict_requests`)."""
-        return predict_requests(self.model, requests)
+        return predict_requests(self.model, requests, self._columns_of(requests))
+
+    def _columns_of(self, requests: list[dict]) -> messages.RequestColumns:
+        """The batch's requests as columns, built once for the model and the goal markets."""
+        held = self._columns
+        if held is None or held[0] is not requests:
+            held = self._columns = (requests, messages.RequestColumns(requests))
+        return held[1]
 
     def use_model(self, model) -> str:
         """Score the next batches with ``model``; returns the version it replaces."""
@@ -165,11 +203,15 @@ class BatchScorer:
         types: list[str | None],
         sent_at: list,
         received_at: float,
+        shootouts: list[ShootoutState | None],
     ) -> list[Message]:
         """Predict a batch of requests; the request and the result message of each."""
         # The request carries the team names (a model uses the pre-match strength it learned
         # for each team) and whether the venue is neutral (no home advantage).
-        probabilities = messages.rounded_probability_rows(self._predict(requests))
+        raw = self._predict(requests)
+        probabilities = messages.rounded_probability_rows(raw)
+        extras = result_extras(self.model, requests, raw, shootouts, self._columns_of(requests))
+        self._columns = None  # the batch's columns are not kept past it
         now = time.time()
         processing = round((now - received_at) * 1000.0, 3)
         latencies = messages.latencies_since(sent_at, now)
@@ -181,6 +223,7 @@ class BatchScorer:
             model_version=self.model_version,
             processing_ms=processing,
             scored_at=now,
+            extras=extras,
         )
         self.stats.latencies_ms.extend(v for v in latencies if v is not None)
         self.stats.processing_ms.extend([processing] * len(requests))

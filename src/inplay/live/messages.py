@@ -59,6 +59,8 @@ __all__ = [
     "KINDS",
     "REQUEST",
     "RESULT",
+    "RESULT_MARKETS",
+    "RESULT_EXTRAS",
     "STATS",
     "QUARANTINE",
     "PREDICTION_KEY",
@@ -108,20 +110,43 @@ REQUEST = Kind(
     "prediction_request",
     config.TOPIC_REQUESTS,
     "The match state a prediction was made from: the 11 fields of the replaced system plus "
-    "ids, extras, the team names and whether the venue is neutral.",
+    "ids, extras, the team names, whether the venue is neutral and whether the match is a "
+    "knockout match (it cannot end drawn).",
     (
         *(_f(c, _FEATURE_TYPES.get(c, "integer")) for c in FEATURE_COLUMNS),
         _f("home_team", "string"),
         _f("away_team", "string"),
         _f("neutral", "boolean"),
+        _f("knockout", "boolean"),
     ),
 )
+
+#: The goal markets of a result (:data:`inplay.models.markets.MARKET_COLUMNS`, in order).
+RESULT_MARKETS: tuple[str, ...] = (
+    "p_over_1_5",
+    "p_over_2_5",
+    "p_over_3_5",
+    "p_btts",
+    "p_next_home",
+    "p_next_none",
+    "p_next_away",
+    "exp_home_goals",
+    "exp_away_goals",
+)
+
+#: The fields a result adds to the 1X2: P(advance) of each side, then the goal markets.
+RESULT_EXTRAS: tuple[str, ...] = ("p_advance_home", "p_advance_away", *RESULT_MARKETS)
+
+_UNIT = {"minimum": 0, "maximum": 1}
 
 RESULT = Kind(
     "prediction_result",
     config.TOPIC_RESULTS,
     "Home/draw/away probabilities of one (match_id, event_index), rounded to 6 decimals with "
-    "p_away taking the remainder (the three sum to 1).",
+    "p_away taking the remainder (the three sum to 1); in a knockout match the probability "
+    "that each side advances (extra time and shoot-out included; null otherwise); the "
+    "regulation goal markets (null when the model has no goal rates). A shoot-out kick's "
+    "result keeps the decided regulation 1X2.",
     (
         _f("match_id", "integer"),
         _f("event_index", "integer"),
@@ -141,6 +166,8 @@ RESULT = Kind(
         _f("p_home", "number", minimum=0, maximum=1),
         _f("p_draw", "number", minimum=0, maximum=1),
         _f("p_away", "number", minimum=0, maximum=1),
+        *(_f(m, "number", nullable=True, **_UNIT) for m in RESULT_EXTRAS[:9]),
+        *(_f(m, "number", nullable=True, minimum=0) for m in RESULT_MARKETS[7:]),
         _f("model_version", "string"),
         _f("latency_ms", "number", nullable=True),
         _f("processing_ms", "number"),
@@ -274,11 +301,12 @@ def validate(kind: str, message: Mapping[str, Any] | bytes) -> dict:
 
 # -- building (the scorer) -------------------------------------------------------------------
 def request_message(features: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
-    """The prediction request: the features the model saw, the team names and the venue."""
+    """The prediction request: the features the model saw, the teams, venue and knockout flag."""
     request = dict(features)
     request["home_team"] = event["home_team"]
     request["away_team"] = event["away_team"]
     request["neutral"] = bool(event.get("neutral", False))
+    request["knockout"] = bool(event.get("knockout", False))
     return request
 
 
@@ -288,7 +316,7 @@ _DTYPES = {"integer": np.int64, "number": np.float64, "boolean": np.bool_, "stri
 class RequestColumns(Mapping[str, np.ndarray]):
     """A batch of requests as columns: field name -> 1-D numpy array, in :data:`REQUEST` order.
 
-    Integers are ``int64``, numbers ``float64``, the venue ``bool`` and the team names
+    Integers are ``int64``, numbers ``float64``, the two flags ``bool`` and the team names
     ``object`` arrays. A column is converted when first read (a model reads only some).
 
     Args:
@@ -430,6 +458,7 @@ def result_messages(
     model_version: str,
     processing_ms: float,
     scored_at: float,
+    extras: list[tuple] | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`result_message` of each prediction of a batch (one call per batch).
 
@@ -441,7 +470,32 @@ def result_messages(
         model_version: The model's version.
         processing_ms: Milliseconds from the poll to the predictions.
         scored_at: When the predictions were made (epoch seconds).
+        extras: Each one's :data:`RESULT_EXTRAS` values, in order (None: all null).
     """
+    extras = extras or [_NO_EXTRAS] * len(requests)
+    return _results(
+        requests,
+        event_types,
+        probabilities,
+        latencies_ms,
+        extras,
+        model_version,
+        processing_ms,
+        scored_at,
+    )
+
+
+def _results(
+    requests,
+    event_types,
+    probabilities,
+    latencies_ms,
+    extras,
+    model_version: str,
+    processing_ms: float,
+    scored_at: float,
+) -> list[dict[str, Any]]:
+    """:func:`result_messages` once every row has its extras."""
     # A literal in RESULT order (tests check it): no reordering per message.
     return [
         {
@@ -463,15 +517,29 @@ def result_messages(
             "p_home": p_home,
             "p_draw": p_draw,
             "p_away": p_away,
+            "p_advance_home": x[0],
+            "p_advance_away": x[1],
+            "p_over_1_5": x[2],
+            "p_over_2_5": x[3],
+            "p_over_3_5": x[4],
+            "p_btts": x[5],
+            "p_next_home": x[6],
+            "p_next_none": x[7],
+            "p_next_away": x[8],
+            "exp_home_goals": x[9],
+            "exp_away_goals": x[10],
             "model_version": model_version,
             "latency_ms": latency,
             "processing_ms": processing_ms,
             "scored_at": scored_at,
         }
-        for f, type_name, (p_home, p_draw, p_away), latency in zip(
-            requests, event_types, probabilities, latencies_ms, strict=True
+        for f, type_name, (p_home, p_draw, p_away), latency, x in zip(
+            requests, event_types, probabilities, latencies_ms, extras, strict=True
         )
     ]
+
+
+_NO_EXTRAS = (None,) * len(RESULT_EXTRAS)
 
 
 #: A quarantine message keeps the first this many bytes of the record's key.

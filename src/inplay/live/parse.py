@@ -173,7 +173,8 @@ def teams_of(match_id: int, event: Mapping[str, Any], known: bool) -> tuple[str,
         known: Whether the match has a state already (changes the reason only).
 
     Raises:
-        EventError: missing, empty or equal names; ``neutral`` present but not a boolean.
+        EventError: missing, empty or equal names; ``neutral`` or ``knockout`` present but not
+            a boolean.
     """
     home, away = event.get("home_team"), event.get("away_team")
     if not (isinstance(home, str) and isinstance(away, str) and home.strip() and away.strip()):
@@ -184,6 +185,8 @@ def teams_of(match_id: int, event: Mapping[str, Any], known: bool) -> tuple[str,
         raise EventError(f"home_team and away_team are the same team in match {match_id}")
     if not isinstance(event.get("neutral", False), bool):
         raise EventError("field 'neutral' must be true or false (is the venue neutral?)")
+    if not isinstance(event.get("knockout", False), bool):
+        raise EventError("field 'knockout' must be true or false (can the match not end drawn?)")
     return home, away
 
 
@@ -208,7 +211,8 @@ def parse_event(
         EventError: a key that is not a match id; a value too large, nested too deep, not
             UTF-8 or not a JSON object; ``match_id`` not a positive 64-bit integer, or not the
             key's; the match already ended; ``home_team``/``away_team`` missing, empty,
-            equal, or not those the match started with; ``neutral`` not a boolean.
+            equal, or not those the match started with; ``neutral`` or ``knockout`` (optional,
+            default false) not a boolean.
     """
     check_key(key)  # before parsing: the cheap checks first
     event = decode_event(value)

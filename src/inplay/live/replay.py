@@ -2,7 +2,9 @@
 
 Every event goes to ``live_football_events`` with key = match id (so a match stays on one
 partition, in order) and value = the event JSON as StatsBomb has it plus ``match_id``,
-``home_team``, ``away_team`` and ``sent_at`` (wall-clock seconds at publish time, for latency).
+``home_team``, ``away_team``, ``competition_id``, ``season_id``, ``neutral``, ``knockout`` (the
+match cannot end drawn: :func:`inplay.models.advance.knockout_match_ids` over the data's
+matches) and ``sent_at`` (wall-clock seconds at publish time, for latency).
 Several matches are interleaved on one clock like a real matchday: they kick off together
 (or ``stagger`` seconds apart) and their events are sent in match-clock order.
 
@@ -28,6 +30,7 @@ from inplay.data.statsbomb import Match, StatsBombData
 from inplay.features import MatchState, parse_timestamp, sort_events
 from inplay.features.rules import result_letter
 from inplay.mlops.messages import RAW_MATCH, RAW_RESULT, body
+from inplay.models.advance import is_knockout, knockout_match_ids
 
 __all__ = [
     "ReplayStats",
@@ -152,8 +155,20 @@ def matchday_frame(data: StatsBombData, matches: list[Match], stagger: float = 0
     return pd.DataFrame(rows)
 
 
-def encode_event(event: dict, match: Match, sent_at: float | None = None) -> tuple[bytes, bytes]:
-    """Kafka key and value for one event."""
+def encode_event(
+    event: dict, match: Match, sent_at: float | None = None, knockout: bool | None = None
+) -> tuple[bytes, bytes]:
+    """Kafka key and value for one event.
+
+    Args:
+        event: The StatsBomb event.
+        match: Its match.
+        sent_at: The send time (default: now).
+        knockout: Whether the match cannot end drawn (None: its listed stage says,
+            :func:`~inplay.models.advance.is_knockout`; :func:`replay` passes
+            :func:`~inplay.models.advance.knockout_match_ids`, which also corrects stages
+            StatsBomb lists as league rounds).
+    """
     value = dict(event)
     value["match_id"] = match.match_id
     value["home_team"] = match.home_team
@@ -161,6 +176,7 @@ def encode_event(event: dict, match: Match, sent_at: float | None = None) -> tup
     value["competition_id"] = match.competition_id
     value["season_id"] = match.season_id
     value["neutral"] = neutral_venue(match.competition, match.competition_stage)
+    value["knockout"] = is_knockout(match.competition_stage) if knockout is None else knockout
     value["sent_at"] = time.time() if sent_at is None else sent_at
     return str(match.match_id).encode(), orjson.dumps(value)
 
@@ -253,18 +269,15 @@ def replay(
     try:
         schedule = matchday(loaded, stagger, break_seconds, end_markers)
         raw = raw_topic and _RawData(raw_topic, dict(loaded))
-        sent, markers = _send(producer, topic, schedule, pace, bar, raw or None)
+        knockouts = knockout_match_ids(data.matches())  # the season decides: all its matches
+        sent, markers = _send(producer, topic, schedule, pace, bar, raw or None, knockouts)
     finally:
         bar.close()
         if own:
             producer.close()
-    return ReplayStats(
-        events=sent,
-        matches=len({m.match_id for m, _ in loaded}),
-        seconds=time.perf_counter() - pace.start,
-        topic=topic,
-        markers=markers,
-    )
+    seconds = time.perf_counter() - pace.start
+    n_matches = len({m.match_id for m, _ in loaded})
+    return ReplayStats(sent, n_matches, seconds, topic, markers=markers)
 
 
 @dataclass
@@ -308,14 +321,26 @@ class _RawData:
             producer.send(self.topic, key=key, value=orjson.dumps(message))
 
 
-def _send(producer, topic: str, schedule, pace: _Pace, bar, raw: _RawData | None = None):
-    """Send the schedule's events and end markers; returns (events, markers) sent."""
+def _send(
+    producer,
+    topic: str,
+    schedule,
+    pace: _Pace,
+    bar,
+    raw: _RawData | None = None,
+    knockouts: set[int] | None = None,
+):
+    """Send the schedule's events and end markers; returns (events, markers) sent.
+
+    ``knockouts``: the knockout match ids (None: each match's listed stage decides).
+    """
     sent = markers = 0
     for t, match, event in schedule:
         if pace.max_events is not None and sent >= pace.max_events:
             break
         pace.wait(t, sent)
-        key, value = encode_event(event, match)
+        knockout = None if knockouts is None else match.match_id in knockouts
+        key, value = encode_event(event, match, knockout=knockout)
         if raw is not None and match.match_id not in raw.started:
             raw.send(producer, match, event)
         producer.send(topic, key=key, value=value)

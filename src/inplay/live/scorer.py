@@ -6,8 +6,10 @@ and for every event it applies publishes
 
 * the prediction request (the 11 fields of the replaced system plus extras) to
   ``ml-pipeline-prediction-requests``, and
-* the prediction (match id, event index, minute, p_home, p_draw, p_away, model version,
-  latency) to ``ml-pipeline-prediction-results``,
+* the prediction (match id, event index, minute, p_home, p_draw, p_away, P(advance) in a
+  knockout match, the regulation goal markets, model version, latency) to
+  ``ml-pipeline-prediction-results`` (a knockout match's shoot-out kicks are scored too:
+  :mod:`~inplay.live.batch`),
 
 both keyed by match id.
 

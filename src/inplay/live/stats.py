@@ -64,6 +64,9 @@ class ScoreStats:
     """What a scoring run did.
 
     ``consumed == scored + ignored + quarantined + duplicates + ended`` always holds.
+    ``scored`` includes the shoot-out kicks of knockout matches (each gets a result with the
+    P(advance) after it); ``ignored`` counts the other shoot-out events (period 5), and the
+    kicks of a match not marked knockout.
     """
 
     consumed: int = 0
@@ -92,7 +95,8 @@ class ScoreStats:
         """Count a non-scoring outcome of :meth:`inplay.features.MatchState.apply`.
 
         Returns:
-            Whether the event is to be scored (``applied`` or ``late``).
+            Whether the event is to be scored (``applied``, ``late`` or ``kick``: a
+            shoot-out kick of a knockout match).
         """
         if status in ("duplicate", "ignored", "ended"):
             name = "duplicates" if status == "duplicate" else status

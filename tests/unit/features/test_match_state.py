@@ -19,6 +19,7 @@ from inplay.features import (
     regulation_result,
     sort_events,
 )
+from inplay.features.shootout import ShootoutState
 
 H, A = "Home FC", "Away FC"
 
@@ -172,9 +173,12 @@ def test_late_event_does_not_move_the_clock_back():
 
 def test_shootout_only_is_ignored():
     state = MatchState(1, H, A)
-    assert state.apply(ev(1, "Shot", H, period=5, minute=120, outcome="Goal")) == "ignored"
+    assert state.apply(ev(1, "Shot", H, period=5, minute=120, outcome="Goal")) == "kick"
+    assert state.apply(ev(2, "Pass", A, period=5, minute=120)) == "ignored"
     f = state.features()
     assert f["home_goals"] == 0 and f["home_shots"] == 0 and f["n_events"] == 0
+    # The kick is counted in the shoot-out state only: home took one and scored it, first.
+    assert state.shootout == ShootoutState(1, 1, 0, 0, home_first=True)
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,7 @@ def test_shootout_goal_does_not_count():
         ]
     )
     row = state.features()
-    assert outcomes == ["applied", "ignored"]
+    assert outcomes == ["applied", "kick"]  # the kick counts in the shoot-out state only
     assert (row["home_goals"], row["away_goals"], row["away_shots"], row["away_xg"]) == (1, 0, 0, 0)
     assert state.ignored_events == 1
 

@@ -60,5 +60,7 @@ def test_match_state_features_ignore_the_kicks() -> None:
     # The tracker reads the same events MatchState ignores: its goals stay 0-0.
     state = MatchState(1, H, A)
     for event in KICKS:
-        assert state.apply(event) == "ignored"
+        assert state.apply(event) == "kick"
     assert (state.features()["home_goals"], state.features()["away_goals"]) == (0, 0)
+    # ... and MatchState's own shoot-out count agrees with the tracker's.
+    assert state.shootout == shootout_state(KICKS, H, A)

@@ -3,7 +3,9 @@
 The reference is the per-event path the scorer used before: each event's request alone through
 ``model.predict_proba(pd.DataFrame([request]))``. The batch path must publish the same request
 bytes and the same probabilities (within 1e-12), for a model with a numpy path (goal_rate) and
-for one without (the DataFrame fallback). The real-data tests need the StatsBomb data
+for one without (the DataFrame fallback). The results' P(advance) and goal markets must equal
+the offline functions on the one-row frame (``advance_column``, ``market_columns``) to the
+6-decimal rounding. The real-data tests need the StatsBomb data
 (``shared_data``) and are skipped without it.
 """
 
@@ -26,6 +28,8 @@ from inplay.live.batch import BatchScorer
 from inplay.live.state import MatchStore
 from inplay.live.stats import ScoreStats
 from inplay.models import make_model
+from inplay.models.advance import SHOOTOUT_COLUMNS, advance_column
+from inplay.models.markets import market_columns
 from inplay.models.state import prepare_columns, prepare_snapshots
 
 TOL = 1e-12
@@ -46,8 +50,15 @@ class _Recording(BatchScorer):
         return probs
 
 
-def per_event_reference(model, records) -> list[tuple[dict, dict, np.ndarray]]:
-    """(request, event, probabilities) of each scored event, one DataFrame of one row each."""
+EXTRAS_EVERY = 25  # the extra fields' reference (~3 ms an event) for every 25th event only
+
+
+def per_event_reference(model, records) -> list[tuple[dict, dict, np.ndarray, dict | None]]:
+    """(request, event, probabilities, extra fields) of each scored event, one row each.
+
+    The extra fields are computed for every :data:`EXTRAS_EVERY`-th event and every
+    shoot-out kick (None for the others).
+    """
     store = MatchStore(ScoreStats())
     out = []
     for record in records:
@@ -55,10 +66,45 @@ def per_event_reference(model, records) -> list[tuple[dict, dict, np.ndarray]]:
             status, state, event = store.apply(record)
         except EventError:
             continue
-        if status in ("applied", "late"):
+        kick = status == "kick" and event.get("knockout", False)
+        if status in ("applied", "late") or kick:
             request = messages.request_message(state.features(), event)
-            out.append((request, event, model.predict_proba(pd.DataFrame([request]))[0]))
+            if kick:
+                request["event_index"] = event["index"]
+            probs = model.predict_proba(pd.DataFrame([request]))[0]
+            extras = None
+            if kick or len(out) % EXTRAS_EVERY == 0:
+                extras = reference_extras(model, request, probs, state.shootout)
+            out.append((request, event, probs, extras))
     return out
+
+
+def reference_extras(model, request: dict, probs: np.ndarray, shootout) -> dict:
+    """P(advance) and the markets of one request by the offline functions on a 1-row frame."""
+    frame = pd.DataFrame([request])
+    extras = dict.fromkeys(NEW_FIELDS)
+    if request["knockout"]:
+        so = shootout
+        counts = (so.home_taken, so.home_scored, so.away_taken, so.away_scored)
+        rows = frame.assign(**dict(zip(SHOOTOUT_COLUMNS, counts, strict=True)))
+        home = round(float(advance_column(rows, probs[None, :], knockout=True)[0]), 6)
+        extras.update(p_advance_home=home, p_advance_away=round(1.0 - home, 6))
+    if hasattr(model, "remaining_rates"):
+        values = market_columns(model, frame).iloc[0].tolist()
+        extras.update(zip(messages.RESULT_MARKETS, values, strict=True))
+    return extras
+
+
+NEW_FIELDS = messages.RESULT_EXTRAS
+
+
+def assert_extras_equal(result: dict, extras: dict) -> None:
+    """The result's extra fields equal the reference's (both null, or within the rounding)."""
+    for name, expected in extras.items():
+        if expected is None:
+            assert result[name] is None, name
+        else:
+            assert result[name] == pytest.approx(expected, abs=1.5e-6), name
 
 
 def assert_batch_equals_per_event(model, records, batch_size: int) -> _Recording:
@@ -71,12 +117,14 @@ def assert_batch_equals_per_event(model, records, batch_size: int) -> _Recording
     requests = [value for topic, _, value in out if topic == "req"]
     results = [orjson.loads(value) for topic, _, value in out if topic == "res"]
     assert len(requests) == len(results) == len(scorer.rows) == len(reference) > 0
-    for value, result, row, (request, event, expected) in zip(
+    for value, result, row, (request, event, expected, extras) in zip(
         requests, results, scorer.rows, reference, strict=True
     ):
         assert value == orjson.dumps(request)
         assert np.abs(row - expected).max() <= TOL, (request["match_id"], request["event_index"])
-        assert result == messages.result_message(
+        if extras is not None:
+            assert_extras_equal(result, extras)
+        assert {**result, **dict.fromkeys(NEW_FIELDS)} == messages.result_message(
             request,
             event,
             messages.rounded_probabilities(row),
@@ -251,8 +299,8 @@ def test_warm_up_calls_the_model_once_and_changes_nothing(synthetic_table, synth
     model = make_model("goal_rate").fit(synthetic_table)
     calls = []
     original = model.predict_proba_arrays
-    model.predict_proba_arrays = lambda columns: calls.append(len(columns["clock"])) or original(
-        columns
+    model.predict_proba_arrays = lambda columns: (
+        calls.append(len(columns["clock"])) or original(columns)
     )
     warm, cold = BatchScorer(model), BatchScorer(make_model("goal_rate").fit(synthetic_table))
     warm.warm_up()

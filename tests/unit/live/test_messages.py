@@ -36,7 +36,13 @@ def test_every_schema_is_a_valid_schema():
 
 
 def test_request_fields_are_the_feature_columns_the_teams_and_the_venue():
-    assert messages.REQUEST.names == (*FEATURE_COLUMNS, "home_team", "away_team", "neutral")
+    assert messages.REQUEST.names == (
+        *FEATURE_COLUMNS,
+        "home_team",
+        "away_team",
+        "neutral",
+        "knockout",
+    )
 
 
 class _Model:
