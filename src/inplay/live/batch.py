@@ -23,7 +23,8 @@ import orjson
 import pandas as pd
 
 from inplay import config
-from inplay.features import EventError, MatchState
+from inplay.features import EventError, MatchState, rules
+from inplay.features.events import parse_timestamp
 from inplay.features.shootout import ShootoutState
 from inplay.live import messages
 from inplay.live.markets import result_extras
@@ -55,6 +56,23 @@ def predict_requests(
         return np.asarray(model.predict_proba(pd.DataFrame(requests)), dtype=float)
     columns = messages.RequestColumns(requests) if columns is None else columns
     return np.asarray(predict_arrays(columns), dtype=float)
+
+
+def kick_request(request: dict, event: dict) -> dict:
+    """The request of a shoot-out kick: the state before the shoot-out, at the kick.
+
+    Its features are those of the end of extra time (the 1X2 is decided), with the kick's own
+    prediction key (``event_index``) and its place in the match: ``period`` 5 and
+    ``elapsed_seconds`` on the shoot-out's clock (its ``timestamp``), so that consumers draw
+    the kicks one after the other.
+    """
+    seconds = parse_timestamp(event.get("timestamp", "00:00:00"))
+    return {
+        **request,
+        "event_index": event["index"],
+        "period": rules.SHOOTOUT_PERIOD,
+        "elapsed_seconds": float(rules.elapsed_seconds(rules.SHOOTOUT_PERIOD, seconds)),
+    }
 
 
 class BatchScorer:
@@ -140,7 +158,7 @@ class BatchScorer:
             if self.stats.count(status):
                 request = messages.request_message(state.features(), event)
                 if status == "kick":
-                    request["event_index"] = event["index"]  # the kick's own prediction key
+                    request = kick_request(request, event)
                 requests.append(request)
                 keys.append(record.key or str(state.match_id).encode())
                 types.append(messages.event_type(event))

@@ -24,7 +24,7 @@ from synthetic import make_snapshots, with_teams
 from inplay.features import EventError
 from inplay.kafka.clients import Record
 from inplay.live import messages
-from inplay.live.batch import BatchScorer
+from inplay.live.batch import BatchScorer, kick_request
 from inplay.live.state import MatchStore
 from inplay.live.stats import ScoreStats
 from inplay.models import make_model
@@ -70,7 +70,7 @@ def per_event_reference(model, records) -> list[tuple[dict, dict, np.ndarray, di
         if status in ("applied", "late") or kick:
             request = messages.request_message(state.features(), event)
             if kick:
-                request["event_index"] = event["index"]
+                request = kick_request(request, event)
             probs = model.predict_proba(pd.DataFrame([request]))[0]
             extras = None
             if kick or len(out) % EXTRAS_EVERY == 0:

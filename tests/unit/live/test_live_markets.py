@@ -119,8 +119,14 @@ def test_each_kick_is_scored_with_the_decided_1x2_and_its_own_index(knockout_run
     last_extra_time = req[4]
     for request, result in zip(req[5:], res[5:], strict=True):
         assert result["event_type"] == "Shot"
-        # The request is the state before the shoot-out: only the prediction key moved.
-        assert {**request, "event_index": 5} == last_extra_time
+        # The request is the state before the shoot-out, at the kick: its key and its place.
+        moved = {
+            "event_index": 5,
+            "period": 4,
+            "elapsed_seconds": last_extra_time["elapsed_seconds"],
+        }
+        assert {**request, **moved} == last_extra_time
+        assert request["period"] == 5
         assert (result["p_home"], result["p_draw"], result["p_away"]) == (0.0, 1.0, 0.0)
 
 
