@@ -32,6 +32,9 @@ __all__ = [
     "read_results",
     "read_monitoring",
     "write_summary",
+    "event_wpa_table",
+    "prediction_bands",
+    "score_offline",
 ]
 
 # World Cup 2022: the final (extra time and a shoot-out), a semi-final, a quarter-final and
@@ -382,3 +385,125 @@ def write_summary(name: str, values: dict, directory: Path | None = None) -> Pat
     path = directory / f"{name}.json"
     path.write_text(json.dumps(values, indent=2, default=str))
     return path
+
+
+def event_wpa_table(
+    match_ids: Iterable[int], model: str | Path | None = None, models_dir: Path | None = None
+) -> pd.DataFrame:
+    """Win probability added of every event of these matches, by the scoring model.
+
+    The events are read from the StatsBomb folder and replayed through the same feature code as
+    the live scorer (:func:`inplay.evaluation.wpa.match_wpa`); the model gets what the scorer
+    gets (team names and whether the venue is neutral), so the expected points are those of the
+    published predictions.
+
+    Args:
+        match_ids: StatsBomb match ids.
+        model: As :func:`load_scoring_model` (None: the selected model).
+        models_dir: The models folder (default ``models/``).
+
+    Returns:
+        :func:`inplay.evaluation.wpa.event_wpa` rows of every match, with ``competition``.
+    """
+    from inplay.data.ratings import neutral_venue
+    from inplay.evaluation.wpa import match_wpa
+
+    data = ensure_data()
+    scoring = load_scoring_model(model, models_dir)
+    frames = []
+    for match in data.matches(match_ids=[int(m) for m in match_ids]):
+        labels = {
+            "competition": f"{match.competition} {match.season}",
+            "neutral": float(neutral_venue(match.competition, match.competition_stage)),
+        }
+        events = data.events(match.match_id)
+        frames.append(
+            match_wpa(scoring, events, match.match_id, match.home_team, match.away_team, labels)
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def prediction_bands(
+    results: pd.DataFrame,
+    model: str | Path | None = None,
+    models_dir: Path | None = None,
+    bootstrap: str | None = None,
+    level: float = 0.8,
+) -> pd.DataFrame | None:
+    """The published predictions with an interval from the model's parameter uncertainty.
+
+    Each prediction's request (the match state it was made from, on the requests topic) is
+    predicted again under parameter draws (:func:`inplay.models.uncertainty.probability_band`).
+
+    Args:
+        results: :func:`read_results`.
+        model: As :func:`load_scoring_model` (None: the selected model); it must be the model
+            that made the predictions.
+        models_dir: The models folder (default ``models/``).
+        bootstrap: Kafka bootstrap servers (default: the configured broker).
+        level: Coverage of the interval.
+
+    Returns:
+        ``results`` with ``p_home_lo`` ... ``p_away_hi``, or None when the model has no
+        parameter covariance (only goal-rate models fitted by this version carry one).
+    """
+    from inplay.live.messages import PREDICTION_KEY
+    from inplay.models.uncertainty import BAND_COLUMNS, probability_band
+
+    scoring = load_scoring_model(model, models_dir)
+    if getattr(scoring, "cov_", None) is None:
+        return None
+    requests = read_json_topic(config.TOPIC_REQUESTS, bootstrap)
+    requests = requests.drop_duplicates(list(PREDICTION_KEY), keep="last")
+    band = probability_band(scoring, requests.reset_index(drop=True), level=level)
+    band[list(PREDICTION_KEY)] = requests[list(PREDICTION_KEY)].to_numpy()
+    keep = [*PREDICTION_KEY, *BAND_COLUMNS]
+    return results.merge(band[keep], on=list(PREDICTION_KEY), how="left")
+
+
+def score_offline(
+    match_ids: Iterable[int],
+    model: str | Path | None = None,
+    models_dir: Path | None = None,
+    batch: int = 500,
+) -> pd.DataFrame:
+    """The live scorer's predictions of whole matches, without Kafka.
+
+    Each match's events are encoded as the replay sends them (with the end-of-match marker)
+    and scored by :class:`inplay.live.batch.BatchScorer` in batches of ``batch`` records: the
+    code a worker runs, the same results as a replay through Kafka, for figures and
+    backfills.
+
+    Args:
+        match_ids: StatsBomb match ids.
+        model: As :func:`load_scoring_model` (None: the selected model).
+        models_dir: The models folder (default ``models/``).
+        batch: Records per batch.
+
+    Returns:
+        The result messages (:data:`inplay.live.messages.RESULT` columns), in match order.
+    """
+    import orjson
+
+    from inplay.kafka.clients import Record
+    from inplay.live.batch import BatchScorer
+    from inplay.live.replay import encode_event, match_end_event
+    from inplay.models.advance import knockout_match_ids
+
+    data = ensure_data()
+    scorer = BatchScorer(load_scoring_model(model, models_dir))
+    knockouts = knockout_match_ids(data.matches())
+    records = []
+    for match in data.matches(match_ids=[int(m) for m in match_ids]):
+        events = data.events(match.match_id)
+        last = max(events, key=lambda e: int(e["index"]))
+        for event in [*events, match_end_event(match, last)]:
+            key, value = encode_event(event, match, knockout=match.match_id in knockouts)
+            records.append(Record(config.TOPIC_EVENTS, 0, len(records), key, value))
+    rows = [
+        orjson.loads(value)
+        for start in range(0, len(records), batch)
+        for topic, _key, value in scorer.process(records[start : start + batch])
+        if topic == scorer.results_topic
+    ]
+    return pd.DataFrame(rows)
