@@ -157,3 +157,25 @@ def test_model_monitoring_loop(executed):
     # The live quality worker measured every replayed match.
     assert set(first) | set(second) <= set(summary["quality_match_ids"])
     assert summary["matches_with_quality"] == len(first) + len(second)
+
+
+def test_markets_and_who_goes_through(executed):
+    from inplay.models.advance import knockout_match_ids
+
+    data = executed["data"]
+    knockouts = knockout_match_ids(data.matches())
+    world_cup = {m.match_id for m in data.matches(competition_ids=[43])}
+    models = executed["summaries"]["03_model_fitting"]
+    assert models["knockout_matches"] == len(knockouts & world_cup)
+    assert set(models["advance_log_loss"]) == {models["selected"], "scoreboard"}
+    # Better than a coin flip (log loss 0.693) on who goes through, out of fold.
+    assert all(0 < v < 0.69 for v in models["advance_log_loss"].values())
+    assert set(models["markets_log_loss_gain"]) == {
+        "over_1_5", "over_2_5", "over_3_5", "btts", "next_goal", "exact_score"
+    }  # fmt: skip
+    live = executed["summaries"]["04_live_scoring"]
+    # Who goes through: on every prediction of a knockout match (the final), on none else.
+    for match_id, n in live["predictions_by_match"].items():
+        expected = n if int(match_id) in knockouts else 0
+        assert live["with_advance_by_match"][match_id] == expected, match_id
+    assert live["wpa_events"] > 0
