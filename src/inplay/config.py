@@ -189,10 +189,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KAFKA_HEARTBEAT_INTERVAL_MS", "int", "1000", "consumer group heartbeat interval"),
     Setting("KAFKA_MAX_POLL_RECORDS", "int", "500", "records per consumer poll"),
     Setting("KAFKA_SECURITY_PROTOCOL", "str", "", "SASL_PLAINTEXT, SASL_SSL or SSL"),
-    Setting("KAFKA_SASL_MECHANISM", "str", "", "SASL mechanism (PLAIN)"),
+    Setting("KAFKA_SASL_MECHANISM", "str", "", "SASL mechanism: PLAIN or SCRAM-SHA-512"),
     Setting("KAFKA_SASL_USERNAME", "str", "", "SASL user name"),
     Setting("KAFKA_SASL_PASSWORD", "str", "", "SASL password (keep it in INPLAY_SETTINGS_FILE)"),
     Setting("KAFKA_SSL_CAFILE", "path", "", "CA certificates that signed the broker's"),
+    Setting("KAFKA_SSL_CERTFILE", "path", "", "client certificate (PEM) for mutual TLS"),
+    Setting("KAFKA_SSL_KEYFILE", "path", "", "its private key (PEM) for mutual TLS"),
+    Setting("KAFKA_SSL_KEY_PASSWORD", "str", "", "password of an encrypted KAFKA_SSL_KEYFILE"),
     Setting("JAVA_HOME", "path", "java on PATH", "Java 17+ for Apache Kafka on the JVM"),
     Setting("MAVEN_HOME", "path", "mvn on PATH", "Maven, which fetches the Kafka jars"),
     Setting("XDG_CACHE_HOME", "path", "~/.cache", "the user's cache folder"),
@@ -595,6 +598,9 @@ def security_settings() -> dict:
         "KAFKA_SASL_USERNAME": "sasl_plain_username",
         "KAFKA_SASL_PASSWORD": "sasl_plain_password",
         "KAFKA_SSL_CAFILE": "ssl_cafile",
+        "KAFKA_SSL_CERTFILE": "ssl_certfile",
+        "KAFKA_SSL_KEYFILE": "ssl_keyfile",
+        "KAFKA_SSL_KEY_PASSWORD": "ssl_password",
     }
     return {key: env_str(var) for var, key in mapping.items() if env_str(var) is not None}
 

@@ -89,6 +89,8 @@ class KafkaInfo:
         sasl_port: Port of the SASL_PLAINTEXT listener (mechanism PLAIN), when started with
             users; None otherwise.
         restarts: How many times :func:`restart` brought this broker back on the same data.
+        ssl_port: Port of the mutual-TLS listener (``SSL``, client certificates required), when
+            started with ``client_ca``; None otherwise.
     """
 
     pid: int
@@ -101,6 +103,7 @@ class KafkaInfo:
     startup_seconds: float
     sasl_port: int | None = None
     restarts: int = 0
+    ssl_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -111,6 +114,11 @@ class KafkaInfo:
     def sasl_bootstrap(self) -> str | None:
         """``host:port`` of the SASL/PLAIN listener, or None when there is none."""
         return f"{_HOST}:{self.sasl_port}" if self.sasl_port else None
+
+    @property
+    def ssl_bootstrap(self) -> str | None:
+        """``host:port`` of the mutual-TLS listener, or None when there is none."""
+        return f"{_HOST}:{self.ssl_port}" if self.ssl_port else None
 
     def to_dict(self) -> dict:
         """Return the fields, plus ``bootstrap``, as a JSON-ready dict."""
@@ -135,6 +143,7 @@ class KafkaInfo:
             startup_seconds=float(data["startup_seconds"]),
             sasl_port=int(data["sasl_port"]) if data.get("sasl_port") else None,
             restarts=int(data.get("restarts", 0)),
+            ssl_port=int(data["ssl_port"]) if data.get("ssl_port") else None,
         )
 
 
@@ -333,38 +342,119 @@ def _jaas_value(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@dataclass(frozen=True)
+class Security:
+    """What the broker's extra listeners ask of clients, and whether ACLs are enforced.
+
+    Attributes:
+        sasl_users: SASL/PLAIN users (name -> password) of the SASL listener.
+        scram_users: SCRAM-SHA-512 users of the same listener; their credentials are written
+            into the KRaft metadata by Kafka's storage tool (``format --add-scram``).
+        tls: (certificate chain PEM file, unencrypted PKCS#8 key PEM file) of the broker: the
+            SASL listener is then ``SASL_SSL``.
+        client_ca: With ``tls``: PEM file of the CA that signs client certificates; adds a
+            mutual-TLS listener (``SSL``, a client certificate required) whose principal is the
+            certificate's CN (``User:<CN>``).
+        acls: Enforce ACLs with KRaft's ``StandardAuthorizer`` and
+            ``allow.everyone.if.no.acl.found=false``. The PLAINTEXT and controller listeners
+            (loopback only: the broker's own traffic, and the operator) act as ``User:ANONYMOUS``,
+            which is then a super user.
+    """
+
+    sasl_users: dict[str, str] | None = None
+    scram_users: dict[str, str] | None = None
+    tls: tuple[str, str] | None = None
+    client_ca: str | None = None
+    acls: bool = False
+
+    @property
+    def sasl(self) -> bool:
+        """Whether there is a SASL listener."""
+        return bool(self.sasl_users or self.scram_users)
+
+    @property
+    def mutual_tls(self) -> bool:
+        """Whether there is a mutual-TLS listener."""
+        return bool(self.tls and self.client_ca)
+
+
+def _pem_value(path: str) -> str:
+    """PEM contents for a .properties value, newlines escaped."""
+    return Path(path).read_text().strip().replace("\n", "\\n")
+
+
+def _sasl_properties(name: str, security: Security) -> dict[str, str]:
+    """Mechanisms and JAAS settings of the SASL listener ``name``."""
+    mechanisms = (["PLAIN"] if security.sasl_users else []) + (
+        ["SCRAM-SHA-512"] if security.scram_users else []
+    )
+    props = {"sasl.enabled.mechanisms": ",".join(mechanisms)}
+    if security.sasl_users:
+        users = " ".join(
+            f"user_{user}={_jaas_value(password)}" for user, password in security.sasl_users.items()
+        )
+        # A .properties file treats backslashes as escapes: double the JAAS ones.
+        props[f"listener.name.{name}.plain.sasl.jaas.config"] = (
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
+        ).replace("\\", "\\\\")
+    if security.scram_users:
+        props[f"listener.name.{name}.scram-sha-512.sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        )
+    return props
+
+
+def _keystore(name: str, tls: tuple[str, str]) -> dict[str, str]:
+    chain, key = tls
+    return {
+        f"listener.name.{name}.ssl.keystore.type": "PEM",
+        f"listener.name.{name}.ssl.keystore.certificate.chain": _pem_value(chain),
+        f"listener.name.{name}.ssl.keystore.key": _pem_value(key),
+    }
+
+
+def _security_properties(
+    sasl_port: int | None, ssl_port: int | None, security: Security
+) -> tuple[list[str], dict[str, str]]:
+    """The extra listeners (``PROTOCOL://host:port``) and their settings."""
+    listeners: list[str] = []
+    props: dict[str, str] = {}
+    if sasl_port and security.sasl:
+        protocol = "SASL_SSL" if security.tls else "SASL_PLAINTEXT"
+        listeners.append(f"{protocol}://{_HOST}:{sasl_port}")
+        props.update(_sasl_properties(protocol.lower(), security))
+        if security.tls:
+            props.update(_keystore(protocol.lower(), security.tls))
+    if ssl_port and security.tls and security.client_ca:
+        listeners.append(f"SSL://{_HOST}:{ssl_port}")
+        props.update(_keystore("ssl", security.tls))
+        props["listener.name.ssl.ssl.client.auth"] = "required"
+        props["listener.name.ssl.ssl.truststore.type"] = "PEM"
+        props["listener.name.ssl.ssl.truststore.certificates"] = _pem_value(security.client_ca)
+        # The principal is the CN of the client certificate: User:<CN>.
+        props["ssl.principal.mapping.rules"] = "RULE:^CN=([^,]+).*$/$1/,DEFAULT"
+    if security.acls:
+        props["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+        props["allow.everyone.if.no.acl.found"] = "false"
+        props["super.users"] = "User:ANONYMOUS"
+    return listeners, props
+
+
 def _server_properties(
     run: Path,
     port: int,
     cport: int,
     sasl_port: int | None = None,
-    sasl_users: dict[str, str] | None = None,
-    tls: tuple[str, str] | None = None,
+    security: Security | None = None,
+    ssl_port: int | None = None,
 ) -> str:
-    listeners = f"PLAINTEXT://{_HOST}:{port},CONTROLLER://{_HOST}:{cport}"
-    protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
-    sasl: dict[str, str] = {}
-    if sasl_port and sasl_users:
-        protocol = "SASL_SSL" if tls else "SASL_PLAINTEXT"
-        name = protocol.lower()
-        listeners += f",{protocol}://{_HOST}:{sasl_port}"
-        protocols += f",{protocol}:{protocol}"
-        users = " ".join(
-            f"user_{user}={_jaas_value(password)}" for user, password in sasl_users.items()
-        )
-        sasl = {
-            "sasl.enabled.mechanisms": "PLAIN",
-            # A .properties file treats backslashes as escapes: double the JAAS ones.
-            f"listener.name.{name}.plain.sasl.jaas.config": (
-                f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
-            ).replace("\\", "\\\\"),
-        }
-        if tls:
-            # PEM contents inline; "\n" in a .properties value is a newline.
-            chain, key = (Path(p).read_text().strip().replace("\n", "\\n") for p in tls)
-            sasl[f"listener.name.{name}.ssl.keystore.type"] = "PEM"
-            sasl[f"listener.name.{name}.ssl.keystore.certificate.chain"] = chain
-            sasl[f"listener.name.{name}.ssl.keystore.key"] = key
+    security = security or Security()
+    extra, secured = _security_properties(sasl_port, ssl_port, security)
+    listeners = ",".join([f"PLAINTEXT://{_HOST}:{port}", f"CONTROLLER://{_HOST}:{cport}", *extra])
+    protocols = ",".join(
+        ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT"]
+        + [f"{p}:{p}" for p in (item.split("://")[0] for item in extra)]
+    )
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -389,7 +479,7 @@ def _server_properties(
         "num.network.threads": "2",
         "num.io.threads": "2",
         "num.recovery.threads.per.data.dir": "1",
-        **sasl,
+        **secured,
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
@@ -455,6 +545,9 @@ def start(
     timeout: float = _READY_TIMEOUT,
     sasl_users: dict[str, str] | None = None,
     tls: tuple[str, str] | None = None,
+    scram_users: dict[str, str] | None = None,
+    client_ca: str | None = None,
+    acls: bool = False,
 ) -> KafkaInfo:
     """Start a fresh single-node Apache Kafka (KRaft), or return the one already running.
 
@@ -468,6 +561,12 @@ def start(
             own traffic and for tests.
         tls: With ``sasl_users``: (certificate chain PEM file, unencrypted PKCS#8 private key
             PEM file) for that listener, which is then ``SASL_SSL`` (TLS + SASL/PLAIN).
+        scram_users: SCRAM-SHA-512 users (name -> password) of the SASL listener (created by
+            Kafka's storage tool when the storage is formatted).
+        client_ca: With ``tls``: the CA (PEM file) of client certificates; adds a mutual-TLS
+            listener (:attr:`KafkaInfo.ssl_bootstrap`; principal ``User:<certificate CN>``).
+        acls: Enforce ACLs (StandardAuthorizer, nothing allowed without an ACL); see
+            :class:`Security`.
 
     Returns:
         The running broker.
@@ -487,9 +586,10 @@ def start(
     java, cp = java_command(), classpath(version)
     path.parent.mkdir(parents=True, exist_ok=True)
     run = Path(tempfile.mkdtemp(prefix=f"inplay-kafka-{version}-"))
+    security = Security(sasl_users, scram_users, tls, client_ca, acls)
     try:
-        info = _configure_run(run, version, path.with_suffix(".log"), sasl_users, tls)
-        _format_storage(run, java, cp)
+        info = _configure_run(run, version, path.with_suffix(".log"), security)
+        _format_storage(run, java, cp, scram_users)
         _launch(info, timeout)
     except RuntimeError:
         shutil.rmtree(run, ignore_errors=True)
@@ -510,18 +610,18 @@ def _configure_run(
     run: Path,
     version: str,
     log_file: Path,
-    sasl_users: dict[str, str] | None,
-    tls: tuple[str, str] | None,
+    security: Security,
 ) -> KafkaInfo:
     """Pick free ports and write ``server.properties`` and the log4j2 file into ``run``.
 
     Returns:
         The broker to launch (no pid yet).
     """
-    port, cport, *rest = _free_ports(3 if sasl_users else 2)
-    sasl_port = rest[0] if rest else None
+    port, cport, *rest = _free_ports(2 + int(security.sasl) + int(security.mutual_tls))
+    sasl_port = rest.pop(0) if security.sasl else None
+    ssl_port = rest.pop(0) if security.mutual_tls else None
     (run / "server.properties").write_text(
-        _server_properties(run, port, cport, sasl_port, sasl_users, tls)
+        _server_properties(run, port, cport, sasl_port, security, ssl_port)
     )
     (run / "log4j2.properties").write_text(_LOG4J2)
     return KafkaInfo(
@@ -534,16 +634,37 @@ def _configure_run(
         started_at=time.time(),
         startup_seconds=0.0,
         sasl_port=sasl_port,
+        ssl_port=ssl_port,
     )
 
 
-def _format_storage(run: Path, java: str, cp: str) -> None:
+def _scram_arguments(users: dict[str, str] | None) -> list[str]:
+    """``--add-scram`` options of the storage tool, one per SCRAM-SHA-512 user.
+
+    Raises:
+        ConfigError: a name or password holds a character the tool's syntax cannot carry.
+    """
+    args: list[str] = []
+    for name, password in (users or {}).items():
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or re.search(r'["\\\s,=\[\]]', password):
+            raise ConfigError(
+                f"SCRAM user {name!r}: names are letters, digits, '.', '_', '-'; passwords "
+                "have no quotes, backslashes, spaces, commas, '=' or brackets"
+            )
+        args += ["--add-scram", f'SCRAM-SHA-512=[name={name},password="{password}"]']
+    return args
+
+
+def _format_storage(
+    run: Path, java: str, cp: str, scram_users: dict[str, str] | None = None
+) -> None:
     """Format a fresh single-node KRaft storage (``--standalone``) for the run folder ``run``.
 
     Args:
         run: Folder holding ``server.properties`` and ``log4j2.properties``.
         java: The ``java`` command.
         cp: The Kafka classpath.
+        scram_users: SCRAM-SHA-512 users to create (name -> password).
 
     Raises:
         RuntimeError: the storage tool failed.
@@ -561,10 +682,14 @@ def _format_storage(run: Path, java: str, cp: str) -> None:
         _cluster_id(),
         "-c",
         str(run / "server.properties"),
+        *_scram_arguments(scram_users),
     ]
     out = subprocess.run(fmt, capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        raise RuntimeError(f"Formatting KRaft storage failed: {out.stdout}{out.stderr}")
+        text = out.stdout + out.stderr
+        for password in (scram_users or {}).values():
+            text = text.replace(password, "***")  # the tool may echo its arguments
+        raise RuntimeError(f"Formatting KRaft storage failed: {text}")
 
 
 def restart(
@@ -655,6 +780,20 @@ def _parser() -> argparse.ArgumentParser:
         help="start: add a SASL_PLAINTEXT listener (mechanism PLAIN) with this user; repeat "
         "for more users. Its address is in `status` as sasl_bootstrap",
     )
+    parser.add_argument(
+        "--scram-user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="start: a SCRAM-SHA-512 user of the SASL listener (created when the storage is "
+        "formatted); repeat for more users",
+    )
+    parser.add_argument(
+        "--acls",
+        action="store_true",
+        help="start: enforce ACLs (StandardAuthorizer; nothing allowed without an ACL; the "
+        "PLAINTEXT listener on 127.0.0.1 is the operator's super user). Then `inplay acl apply`",
+    )
     parser.add_argument("--kill", action="store_true", help="restart: SIGKILL instead of SIGTERM")
     parser.add_argument("--state-file", help="state file (default data/apache-kafka.json)")
     parser.add_argument("--timeout", type=float, default=_READY_TIMEOUT, help="start timeout, s")
@@ -678,8 +817,15 @@ def _sasl_users(items: list[str]) -> dict[str, str]:
 
 def _cmd_start(args: argparse.Namespace) -> int:
     users = _sasl_users(args.sasl_user)
-    info = start(args.state_file, timeout=args.timeout, sasl_users=users or None)
-    sasl = f", SASL/PLAIN at {info.sasl_bootstrap}" if info.sasl_bootstrap else ""
+    scram = _sasl_users(args.scram_user)
+    info = start(
+        args.state_file,
+        timeout=args.timeout,
+        sasl_users=users or None,
+        scram_users=scram or None,
+        acls=args.acls,
+    )
+    sasl = f", SASL at {info.sasl_bootstrap}" if info.sasl_bootstrap else ""
     print(
         f"Apache Kafka {info.version} running at {info.bootstrap}{sasl} (pid {info.pid}, "
         f"ready in {info.startup_seconds:g} s); data {info.data_dir}; log {info.log_file}"

@@ -6,6 +6,7 @@ import argparse
 
 from inplay import __version__, config
 from inplay.cli import commands
+from inplay.cli.acl import add_acl_command
 from inplay.cli.mlops import add_mlops_commands
 
 __all__ = ["EPILOG", "SCORE_TOPIC_FLAGS", "SELECTED", "build_parser"]
@@ -171,7 +172,9 @@ def _add_model_commands(sub: Subparsers) -> None:
         help="fit on one StatsBomb folder, predict every regulation minute of another (CSV)",
         description="Fit MODEL on the matches of --train-data and write one row per match of "
         "--test-data and regulation minute 0..90 (the minute-snapshot state): match_id, "
-        "minute, p_home, p_draw, p_away.",
+        "minute, p_home, p_draw, p_away, p_over_1_5, p_over_2_5, p_over_3_5, p_btts "
+        "(regulation goal markets; from a goal_rate model fitted on the same rows when MODEL "
+        "has no score grid) and p_advance_home (empty for now).",
     )
     p.add_argument("--train-data", required=True, help="StatsBomb open-data folder to fit on")
     p.add_argument("--test-data", required=True, help="StatsBomb open-data folder to predict")
@@ -291,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score_command(sub)
     _add_watch_commands(sub)
     add_mlops_commands(sub, _add_broker_arg)
+    add_acl_command(sub, _add_broker_arg)
     _add_reports_command(sub)
     for p in sub.choices.values():  # `inplay COMMAND --debug` works as well as `inplay --debug`
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)

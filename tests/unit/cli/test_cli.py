@@ -37,6 +37,7 @@ HELP_OPTIONS: dict[str, tuple[str, ...]] = {
     "dashboard": ("--speed", "--port", "--app-only"),
     "quality": ("--model", "--window", "--idle-timeout", "--kafka-broker"),
     "retrain": ("--from-topic", "--competition", "--holdout", "--alpha", "--no-publish"),
+    "acl": ("plan", "apply", "--principal", "--scorer-group", "--kafka-broker"),
     "reports": ("--small", "--only"),
 }
 SUBCOMMANDS = tuple(HELP_OPTIONS)

@@ -40,6 +40,7 @@ class RefusingConsumer:
 def client_with(fake: RefusingConsumer) -> ConfluentConsumer:
     client = object.__new__(ConfluentConsumer)
     client._consumer = fake
+    client.group_id = "g"  # the group consumer's path (a group-less one re-assigns to seek)
     client._manual = False
     client._seeked = {}
     return client

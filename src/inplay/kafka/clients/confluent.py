@@ -19,6 +19,8 @@ KAFKA_SECURITY_PROTOCOL    ``security.protocol``
 KAFKA_SASL_MECHANISM       ``sasl.mechanism``
 KAFKA_SASL_USERNAME/...    ``sasl.username`` / ``sasl.password``
 KAFKA_SSL_CAFILE           ``ssl.ca.location``
+KAFKA_SSL_CERTFILE/KEYFILE ``ssl.certificate.location`` / ``ssl.key.location``
+KAFKA_SSL_KEY_PASSWORD     ``ssl.key.password``
 =========================  ======================================================
 
 Consumers never auto-commit (``enable.auto.commit=false``); producers are idempotent
@@ -37,6 +39,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
     OFFSET_INVALID,
     TIMESTAMP_NOT_AVAILABLE,
     Consumer,
@@ -48,6 +52,7 @@ from confluent_kafka import TopicPartition as CTopicPartition
 
 from inplay import config
 from inplay.kafka import io as kafka_io
+from inplay.kafka.auth import AccessDenied, refusal
 from inplay.kafka.clients.base import (
     FETCH_MAX_WAIT_MS,
     ConsumerClient,
@@ -84,6 +89,9 @@ def _security() -> dict[str, Any]:
         "sasl_plain_username": "sasl.username",
         "sasl_plain_password": "sasl.password",
         "ssl_cafile": "ssl.ca.location",
+        "ssl_certfile": "ssl.certificate.location",
+        "ssl_keyfile": "ssl.key.location",
+        "ssl_password": "ssl.key.password",
     }
     return {names[k]: v for k, v in config.security_settings().items() if k in names}
 
@@ -147,6 +155,9 @@ def _probe(client: Producer | Consumer, bootstrap: str) -> None:
     try:
         client.list_topics(timeout=_timeout_s())
     except KafkaException as exc:
+        denied = refusal(exc, "WRITE" if isinstance(client, Producer) else "READ")
+        if denied is not None:
+            raise denied from None
         raise kafka_io.unreachable_error(bootstrap, exc) from exc
 
 
@@ -170,6 +181,42 @@ def _raise_partition_errors(partitions: list[CTopicPartition] | None) -> None:
             raise KafkaException(tp.error)
 
 
+def _logical_start() -> int:
+    """Where a group-less consumer starts a partition: ``KAFKA_AUTO_OFFSET_RESET``."""
+    early = config.consumer_settings()["auto_offset_reset"] == "earliest"
+    return OFFSET_BEGINNING if early else OFFSET_END
+
+
+def _reassign(consumer: Consumer, seeked: dict, key: TopicPartition, offset: int) -> None:
+    """A group-less consumer's seek: assign again, ``key`` at ``offset``.
+
+    The others stay where they are (or were sought, or start). A seek straight after assign()
+    would race with the partition's start.
+    """
+    current = consumer.assignment()
+    positions = {(tp.topic, tp.partition): tp.offset for tp in consumer.position(current)}
+    positions.update({k: v for k, v in seeked.items() if positions.get(k, -1) < 0})
+    positions[key] = int(offset)
+    start = _logical_start()
+    consumer.assign([_ctp(p, o if o >= 0 else start) for p, o in positions.items()])
+
+
+def _check_authorized(client: ConfluentConsumer) -> None:
+    """Raise for a topic assigned since the last check that the ACLs hide from this principal.
+
+    librdkafka only logs it and waits forever for the partitions' leaders.
+    """
+    topics, client._unchecked = getattr(client, "_unchecked", set()), set()
+    for topic in sorted(topics):
+        try:
+            meta = client._consumer.list_topics(topic, timeout=_timeout_s()).topics.get(topic)
+        except KafkaException:
+            continue  # unreachable: librdkafka retries, and says so
+        err = getattr(meta, "error", None)
+        if err is not None and err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            raise refusal(KafkaException(err), "READ", topic=topic) or KafkaException(err)
+
+
 class ConfluentProducer(ProducerClient):
     """A confluent-kafka producer with inplay's producer settings, idempotent with acks=all.
 
@@ -185,16 +232,31 @@ class ConfluentProducer(ProducerClient):
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
-        self._producer = Producer(producer_config(bootstrap))
+        self._fatal: KafkaError | None = None
+        self._last_topic: str | None = None
+        # A fatal error (e.g. no right to an idempotent producer id) is kept for flush(); left
+        # to confluent-kafka it is raised inside the next delivery callback instead.
+        self._producer = Producer({**producer_config(bootstrap), "error_cb": self._on_error})
         _probe(self._producer, bootstrap)
         self._errors: list[KafkaError] = []
         self._lock = threading.Lock()
         self._unserved = 0
+        self._denied: Exception | None = None
 
-    def _delivered(self, err: KafkaError | None, _msg: Any) -> None:
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+        else:
+            log.warning("producer: %s (librdkafka retries)", err)
+
+    def _delivered(self, err: KafkaError | None, msg: Any) -> None:
+        # Runs inside flush()/poll() on the caller's thread; no lock: after a fatal error
+        # confluent-kafka calls it with an exception pending, and a lock taken then is never
+        # released.
         if err is not None:
-            with self._lock:
-                self._errors.append(err)
+            self._errors.append(err)
+            if self._denied is None:
+                self._denied = refusal(KafkaException(err), "WRITE", topic=msg.topic())
 
     def send(
         self,
@@ -206,19 +268,26 @@ class ConfluentProducer(ProducerClient):
     ) -> None:
         """Queue one message (asynchronous); a failure surfaces in :meth:`flush`."""
         extra = {} if partition is None else {"partition": int(partition)}
-        while True:
-            try:
-                self._producer.produce(
-                    topic, value, key, on_delivery=on_delivery or self._delivered, **extra
-                )
-                break
-            except BufferError:
-                # The local queue is full (queue.buffering.max.*): let librdkafka send some.
-                self._producer.poll(0.05)
-        self._unserved += 1
-        if self._unserved >= 1000:  # serve delivery reports now and then, not per message
-            self._producer.poll(0)
-            self._unserved = 0
+        self._last_topic = topic
+        try:
+            while True:
+                try:
+                    self._producer.produce(
+                        topic, value, key, on_delivery=on_delivery or self._delivered, **extra
+                    )
+                    break
+                except BufferError:
+                    # The local queue is full (queue.buffering.max.*): let librdkafka send some.
+                    self._producer.poll(0.05)
+            self._unserved += 1
+            if self._unserved >= 1000:  # serve delivery reports now and then, not per message
+                self._producer.poll(0)
+                self._unserved = 0
+        except (KafkaException, SystemError) as exc:  # a fatal error, e.g. no producer id
+            denied = refusal(exc, "WRITE", topic=topic)
+            if denied is not None:
+                raise denied from None
+            raise
 
     def send_tracked(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int
@@ -239,11 +308,26 @@ class ConfluentProducer(ProducerClient):
 
         Raises:
             DeliveryError: a message failed, or ``timeout`` passed with messages outstanding.
+            inplay.kafka.auth.AccessDenied: the ACLs refused a message (not worth retrying).
         """
-        remaining = self._producer.flush(timeout)
+        try:
+            remaining = self._producer.flush(timeout)
+        except (KafkaException, SystemError) as exc:  # a fatal error, raised in a callback
+            denied = refusal(exc, "WRITE", topic=self._last_topic)
+            if denied is not None:
+                raise denied from None
+            raise
         self._unserved = 0
         with self._lock:
             errors, self._errors = self._errors, []
+            denied, self._denied = self._denied, None
+        if self._fatal is not None:
+            exc = KafkaException(self._fatal)
+            denied = denied or refusal(exc, "WRITE", topic=self._last_topic)
+            if denied is None:
+                raise exc
+        if denied is not None:
+            raise denied
         if remaining > 0:
             raise DeliveryError(f"{remaining} message(s) still unacknowledged after {timeout} s")
         if errors:
@@ -257,7 +341,7 @@ class ConfluentProducer(ProducerClient):
             else:
                 try:
                     self.flush(timeout)
-                except DeliveryError as exc:
+                except (DeliveryError, AccessDenied, KafkaException, SystemError) as exc:
                     log.warning("closing the producer, undelivered messages dropped: %s", exc)
         finally:
             self._producer = None  # librdkafka's producer is released when collected
@@ -331,6 +415,11 @@ class ConfluentConsumer(ConsumerClient):
         """Read these partitions without a group."""
         self._manual = True
         self._seeked.clear()
+        self._unchecked = {topic for topic, _ in partitions}
+        if getattr(self, "group_id", None) is None:
+            # Never ask the private group for committed offsets (ACLs may not allow it).
+            self._consumer.assign([_ctp(p, _logical_start()) for p in partitions])
+            return
         self._consumer.assign([_ctp(p) for p in partitions])
 
     def poll(self, max_records: int = 500, timeout: float = 0.5) -> list[Record]:
@@ -344,6 +433,7 @@ class ConfluentConsumer(ConsumerClient):
         # what is already fetched, like kafka-python's poll.
         first = self._consumer.poll(timeout)
         if first is None:
+            _check_authorized(self)  # once per assign()
             return []
         messages = [first]
         if max_records > 1:
@@ -353,7 +443,7 @@ class ConfluentConsumer(ConsumerClient):
         for m in messages:
             err = m.error()
             if err is not None:
-                self._error(err)
+                self._error(err, m.topic())
                 continue
             ts_type, ts = m.timestamp()
             append(
@@ -371,15 +461,17 @@ class ConfluentConsumer(ConsumerClient):
                 self._seeked.pop((r.topic, r.partition), None)
         return out
 
-    @staticmethod
-    def _error(err: KafkaError) -> None:
+    def _error(self, err: KafkaError, topic: str | None = None) -> None:
         code = err.code()
         if code in _SKIP:
             return
+        if code == KafkaError.GROUP_AUTHORIZATION_FAILED and self.group_id is None:
+            return  # the private group of an assign-only consumer is never used
         if not err.fatal() and (code in _TRANSIENT or err.retriable()):
             log.warning("consumer: %s (librdkafka retries)", err)
             return
-        raise KafkaException(err)
+        exc = KafkaException(err)
+        raise refusal(exc, "READ", topic=topic, group=self.group_id) or exc
 
     def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None:
         """Commit synchronously: ``offsets`` (next offset to read) or the current positions."""
@@ -396,8 +488,17 @@ class ConfluentConsumer(ConsumerClient):
         except KafkaException as exc:
             if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
                 return  # nothing consumed since the last commit: nothing to do
+            denied = refusal(exc, "READ", group=self.group_id)
+            if denied is not None:
+                raise denied from None
             raise
-        _raise_partition_errors(result)
+        try:
+            _raise_partition_errors(result)
+        except KafkaException as exc:
+            denied = refusal(exc, "READ", group=self.group_id)
+            if denied is not None:
+                raise denied from None
+            raise
 
     def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
         """The group's committed offset per partition (None when nothing was committed)."""
@@ -434,6 +535,10 @@ class ConfluentConsumer(ConsumerClient):
     def seek(self, partition: TopicPartition, offset: int) -> None:
         """Make the next read of ``partition`` start at ``offset`` (must be assigned)."""
         key = (partition[0], int(partition[1]))
+        if getattr(self, "group_id", None) is None:
+            _reassign(self._consumer, self._seeked, key, offset)  # no race with the start
+            self._seeked[key] = int(offset)
+            return
         try:
             self._consumer.seek(_ctp(key, offset))
         except KafkaException as exc:

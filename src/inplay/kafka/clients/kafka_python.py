@@ -27,6 +27,7 @@ from kafka.future import Future as KafkaFuture
 from kafka.structs import OffsetAndMetadata
 
 from inplay.kafka import io as kafka_io
+from inplay.kafka.auth import access_denied, refusal
 from inplay.kafka.clients.base import (
     FETCH_MAX_WAIT_MS,
     ConsumerClient,
@@ -70,27 +71,38 @@ class KafkaPythonProducer(ProducerClient):
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
         self._producer: KafkaProducer = kafka_io.make_producer(bootstrap)
-        self._errors: list[BaseException] = []
+        self._errors: list[tuple[str, BaseException]] = []
         self._lock = threading.Lock()
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, topic: str, exc: BaseException) -> None:
         with self._lock:
-            self._errors.append(exc)
+            self._errors.append((topic, exc))
+
+    def _send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None):
+        try:
+            future = self._producer.send(topic, key=key, value=value, partition=partition)
+        except KafkaError as exc:
+            denied = refusal(exc, "WRITE", topic=topic)
+            if denied is not None:
+                raise denied from None
+            raise
+        return future.add_errback(self._failed, topic)
 
     def send(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
     ) -> None:
-        """Queue one message (asynchronous); a failure surfaces in :meth:`flush`."""
-        self._producer.send(topic, key=key, value=value, partition=partition).add_errback(
-            self._failed
-        )
+        """Queue one message (asynchronous); a failure surfaces in :meth:`flush`.
+
+        Raises:
+            inplay.kafka.auth.AccessDenied: the ACLs do not let this principal write ``topic``.
+        """
+        self._send(topic, key, value, partition)
 
     def send_tracked(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int
     ) -> Callable[[], int | None]:
         """Queue one message; the returned function gives its offset after :meth:`flush`."""
-        future = self._producer.send(topic, key=key, value=value, partition=partition)
-        future.add_errback(self._failed)
+        future = self._send(topic, key, value, partition)
 
         def offset() -> int | None:
             return int(future.value.offset) if future.is_done and future.succeeded() else None
@@ -102,6 +114,7 @@ class KafkaPythonProducer(ProducerClient):
 
         Raises:
             DeliveryError: a message failed, or ``timeout`` passed with messages outstanding.
+            inplay.kafka.auth.AccessDenied: the ACLs refused a message (not worth retrying).
         """
         try:
             self._producer.flush(timeout=timeout)
@@ -109,10 +122,14 @@ class KafkaPythonProducer(ProducerClient):
             raise DeliveryError(f"messages still unacknowledged after {timeout} s: {exc}") from exc
         with self._lock:
             errors, self._errors = self._errors, []
+        for topic, exc in errors:
+            denied = refusal(exc, "WRITE", topic=topic)
+            if denied is not None:
+                raise denied from None
         if errors:
             raise DeliveryError(
-                f"{len(errors)} message(s) not acknowledged; first error: {errors[0]!r}"
-            ) from errors[0]
+                f"{len(errors)} message(s) not acknowledged; first error: {errors[0][1]!r}"
+            ) from errors[0][1]
 
     def close(self, timeout: float | None = None) -> None:
         """Flush what is queued (at most ``timeout`` s) and release the client."""
@@ -227,23 +244,52 @@ class KafkaPythonConsumer(ConsumerClient):
         self._consumer.assign([_tp(p) for p in partitions])
 
     def poll(self, max_records: int = 500, timeout: float = 0.5) -> list[Record]:
-        """Return up to ``max_records`` records (possibly none) within about ``timeout`` s."""
-        batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        """Return up to ``max_records`` records (possibly none) within about ``timeout`` s.
+
+        Raises:
+            inplay.kafka.auth.AccessDenied: the ACLs refused reading a topic or the group.
+        """
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except KafkaError as exc:
+            denied = refusal(exc, "READ", group=self.group_id)
+            if denied is not None:
+                raise denied from None
+            raise
+        if not batches:
+            self._check_authorized()
         return [
             Record(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp)
             for records in batches.values()
             for r in records
         ]
 
+    def _check_authorized(self) -> None:
+        """Raise for assigned topics the cluster's metadata marks unauthorized.
+
+        kafka-python waits forever for the leader of such a partition instead of failing.
+        """
+        cluster = getattr(getattr(self._consumer, "_client", None), "cluster", None)
+        refused = set(getattr(cluster, "unauthorized_topics", None) or ())
+        refused &= {tp.topic for tp in self._consumer.assignment()}
+        if refused:
+            raise access_denied(29, "READ", ", ".join(sorted(refused)))
+
     def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None:
         """Commit synchronously: ``offsets`` (next offset to read) or the current positions."""
         self._need_group("commit()")
-        if offsets is None:
-            self._consumer.commit()
-        elif offsets:
-            self._consumer.commit(
-                {_tp(p): OffsetAndMetadata(int(o), "", -1) for p, o in offsets.items()}
-            )
+        try:
+            if offsets is None:
+                self._consumer.commit()
+            elif offsets:
+                self._consumer.commit(
+                    {_tp(p): OffsetAndMetadata(int(o), "", -1) for p, o in offsets.items()}
+                )
+        except KafkaError as exc:
+            denied = refusal(exc, "READ", group=self.group_id)
+            if denied is not None:
+                raise denied from None
+            raise
 
     def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
         """The group's committed offset per partition (None when nothing was committed)."""
