@@ -174,7 +174,7 @@ def _add_model_commands(sub: Subparsers) -> None:
         "--test-data and regulation minute 0..90 (the minute-snapshot state): match_id, "
         "minute, p_home, p_draw, p_away, p_over_1_5, p_over_2_5, p_over_3_5, p_btts "
         "(regulation goal markets; from a goal_rate model fitted on the same rows when MODEL "
-        "has no score grid) and p_advance_home (empty for now).",
+        "has no score grid) and p_advance_home (knockout matches only, else empty).",
     )
     p.add_argument("--train-data", required=True, help="StatsBomb open-data folder to fit on")
     p.add_argument("--test-data", required=True, help="StatsBomb open-data folder to predict")

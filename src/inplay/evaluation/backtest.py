@@ -5,8 +5,8 @@ regulation minute m = 0..90) for both folders, joins the pre-match priors, fits 
 training folder and writes one row per test match and minute: ``match_id, minute, p_home,
 p_draw, p_away``, the goal markets ``p_over_1_5, p_over_2_5, p_over_3_5, p_btts`` (P(total
 regulation goals over 1.5 / 2.5 / 3.5), P(both teams score in regulation); see
-:mod:`inplay.models.markets`) and ``p_advance_home`` (P(the home side goes through); left
-empty for now: :func:`advance_probabilities` is the one place it will be filled).
+:mod:`inplay.models.markets`) and ``p_advance_home`` (P(the home side goes through) in knockout
+matches, else empty: :func:`advance_probabilities`).
 
 The markets come from the chosen model's final-score grid when it has one (the goal-rate
 family: ``goal_rate``, ``goal_rate_odds``, ``skellam``); for any other model (e.g. a logistic
@@ -30,6 +30,7 @@ from inplay.data.dataset import build_snapshots
 from inplay.data.ratings import attach_priors, default_odds_dir, match_priors, match_table
 from inplay.data.statsbomb import StatsBombData
 from inplay.models import PROB_COLUMNS, make_model
+from inplay.models.advance import advance_column, knockout_match_ids
 from inplay.models.base import OutcomeModel
 from inplay.models.goal_rate import GoalRateModel
 from inplay.models.markets import market_columns
@@ -99,22 +100,30 @@ def market_model(model: OutcomeModel, train_rows: pd.DataFrame) -> GoalRateModel
 
 
 def advance_probabilities(
-    model: OutcomeModel, train_rows: pd.DataFrame, test_rows: pd.DataFrame
+    data: StatsBombData, test_rows: pd.DataFrame, probs: np.ndarray
 ) -> np.ndarray:
-    """P(the home side advances) of each test row: the backtest's ``p_advance_home``.
+    """P(the home side goes through) of each test row: the backtest's ``p_advance_home``.
 
-    Not computed yet: every row is NaN (the column is written empty). This is the one place
-    the probability of going through (extra time and penalties included) gets filled.
+    Rows of knockout matches (:func:`~inplay.models.advance.knockout_match_ids` over the test
+    folder: the stage, and the rule for tournament matches listed as league rounds) get
+    :func:`~inplay.models.advance.advance_column` from the model's regulation probabilities,
+    with the extra-time rates and kick conversion measured on the shared data
+    (:class:`~inplay.models.advance.AdvanceParams`' defaults); every other row NaN.
 
     Args:
-        model: The backtest's fitted model.
-        train_rows: Its training rows.
-        test_rows: The rows to predict.
+        data: The test folder.
+        test_rows: Its minute rows (``match_id``, ``period``, ``elapsed_seconds``, goals).
+        probs: The model's ``(n, 3)`` H/D/A of the rows.
 
     Returns:
         One value per test row.
     """
-    return np.full(len(test_rows), np.nan)
+    knockout = test_rows["match_id"].isin(knockout_match_ids(data.matches())).to_numpy()
+    out = np.full(len(test_rows), np.nan)
+    if knockout.any():
+        rows = test_rows.loc[knockout].reset_index(drop=True)
+        out[knockout] = advance_column(rows, np.asarray(probs)[knockout], knockout=True)
+    return out
 
 
 def backtest(
@@ -140,8 +149,8 @@ def backtest(
     Returns:
         The predictions, the columns of :data:`BACKTEST_COLUMNS`: ``match_id``, ``minute``
         (0..90), ``p_home``, ``p_draw``, ``p_away``, ``p_over_1_5``, ``p_over_2_5``,
-        ``p_over_3_5``, ``p_btts``, ``p_advance_home`` (empty for now), sorted by match and
-        minute.
+        ``p_over_3_5``, ``p_btts``, ``p_advance_home`` (knockout matches only), sorted by
+        match and minute.
     """
     model = make_model(model_name)  # fail early on an unknown name
     train, test = StatsBombData(train_dir), StatsBombData(test_dir)
@@ -163,7 +172,7 @@ def backtest(
     result[list(PROB_COLUMNS)] = probs
     markets = market_columns(market_model(model, train_rows), test_rows)
     result[list(MARKET_BACKTEST_COLUMNS)] = markets[list(MARKET_BACKTEST_COLUMNS)].to_numpy()
-    result["p_advance_home"] = advance_probabilities(model, train_rows, test_rows)
+    result["p_advance_home"] = advance_probabilities(test, test_rows, probs)
     result = result.sort_values(["match_id", "minute"], kind="stable").reset_index(drop=True)
     if out is not None:
         path = Path(out)

@@ -232,7 +232,8 @@ def test_boosted_fits_predicts_and_roundtrips(tmp_path, snaps):
 # ---- backtest ----------------------------------------------------------------------------
 
 
-def _folder(root, first_id: int, n: int, date0: str) -> None:
+def _folder(root, first_id: int, n: int, date0: str, final: bool = False) -> None:
+    """``n`` league matches; with ``final`` the last one is a cup final (a knockout match)."""
     matches, events = [], {}
     rng = np.random.default_rng(first_id)
     for i in range(n):
@@ -262,18 +263,18 @@ def _folder(root, first_id: int, n: int, date0: str) -> None:
             )
         evs.append(make_event(99, "Half Start", home, period=2, minute=45))
         evs.sort(key=lambda e: (e["period"], e["timestamp"]))
+        stage = "Final" if final and i == n - 1 else "Regular Season"
         matches.append(
-            make_match(
-                mid, home, away, int(hg), int(ag), match_date=date, competition_id=37, season_id=4
-            )
-        )
+            make_match(mid, home, away, int(hg), int(ag), match_date=date, competition_id=37,
+                       season_id=4, stage=stage)
+        )  # fmt: skip
         events[mid] = evs
     write_open_data(root, matches, events)
 
 
 def test_backtest_writes_one_row_per_test_match_minute(tmp_path):
     _folder(tmp_path / "train", 100, 30, "2020-01-01")
-    _folder(tmp_path / "test", 500, 4, "2020-03-01")
+    _folder(tmp_path / "test", 500, 4, "2020-03-01", final=True)
     out = tmp_path / "bt.csv"
     frame = backtest(
         tmp_path / "train", tmp_path / "test", "goal_rate", out=out, workers=1, progress=False
@@ -289,4 +290,12 @@ def test_backtest_writes_one_row_per_test_match_minute(tmp_path):
     assert np.isfinite(markets).all() and (markets >= 0).all() and (markets <= 1).all()
     assert (markets[:, 0] >= markets[:, 1] - 1e-12).all()
     assert (markets[:, 1] >= markets[:, 2] - 1e-12).all()
-    assert written["p_advance_home"].isna().all()  # not computed yet
+    # Who goes through: the final (503) only, at every minute; the league matches: empty.
+    advance = written.set_index("match_id")["p_advance_home"]
+    assert advance.drop(503).isna().all()
+    final = written[written["match_id"] == 503]
+    assert final["p_advance_home"].between(0, 1).all()
+    # In regulation P(advance) = P(win) + P(draw) x (a level match's chance after 90 minutes,
+    # 1/2 by symmetry: both sides get the same extra-time rate and kick conversion).
+    expected = final["p_home"] + 0.5 * final["p_draw"]
+    assert np.allclose(final["p_advance_home"], expected, atol=1e-9)
