@@ -30,6 +30,7 @@ from inplay.dashboard.views import (
     xg_figure,
 )
 from inplay.evaluation.wpa import prediction_swings
+from inplay.models.markets import top_scores_of_predictions
 from inplay.reporting.mlops_plots import live_quality_figure
 from inplay.reporting.plots import CREDIT, match_minutes, win_probability_figure
 
@@ -212,11 +213,21 @@ def _markets_panel(last: pd.Series, home: str, away: str) -> None:
                 f"{float(last['exp_home_goals']):.1f} - {float(last['exp_away_goals']):.1f}",
                 "expected goals after 90 minutes, the score so far included",
             ),
+            ("Likeliest scores", _likeliest(last), "the three most likely scores after 90 minutes"),
         ]
     if not shown:
         return
     for col, (label, value, help_text) in zip(st.columns(len(shown)), shown, strict=True):
         col.metric(label, value, help=help_text)
+
+
+def _likeliest(last: pd.Series, k: int = 3) -> str:
+    """The ``k`` most likely final regulation scores of a prediction, e.g. ``1-0 27 %``."""
+    top = top_scores_of_predictions(last.to_frame().T, k)
+    return " · ".join(
+        f"{int(r['home_goals'])}-{int(r['away_goals'])} {float(r['p']) * 100:.0f} %"
+        for r in top.to_dict("records")
+    )
 
 
 def _swings_panel(frame: pd.DataFrame) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "next_goal_probabilities",
     "expected_goals",
     "top_scores",
+    "top_scores_of_predictions",
     "market_frame",
     "market_columns",
     "ScoreClockBaseline",
@@ -198,6 +199,31 @@ def top_scores(grid: np.ndarray, k: int = 5, index: Any = None) -> pd.DataFrame:
             "p": np.take_along_axis(flat, order, axis=1).ravel(),
         }
     )
+
+
+def top_scores_of_predictions(predictions: pd.DataFrame, k: int = 5) -> pd.DataFrame:
+    """The ``k`` most likely final regulation scores of published predictions.
+
+    A prediction carries the current score and the expected final score
+    (``exp_home_goals``, ``exp_away_goals``); with independent Poisson goals to come, their
+    difference is each side's remaining rate, which gives the grid back (:func:`score_grid`).
+
+    Args:
+        predictions: Rows with ``home_goals``, ``away_goals``, ``exp_home_goals``,
+            ``exp_away_goals`` (rows without markets are left out).
+        k: How many scores per prediction.
+
+    Returns:
+        :func:`top_scores` of each row, labelled by the frame's index.
+    """
+    rows = predictions.dropna(subset=["exp_home_goals", "exp_away_goals"])
+    if rows.empty:
+        return pd.DataFrame(columns=["row", "rank", "home_goals", "away_goals", "p"])
+    goals = rows[["home_goals", "away_goals"]].to_numpy(dtype=int)
+    expected = rows[["exp_home_goals", "exp_away_goals"]].to_numpy(dtype=float)
+    rates = np.clip(expected - goals, 0.0, None)
+    grid = score_grid(goals[:, 0], goals[:, 1], rates[:, 0], rates[:, 1])
+    return top_scores(grid, k, index=rows.index)
 
 
 def market_frame(grid: np.ndarray, lam_home: Any, lam_away: Any, index: Any = None) -> pd.DataFrame:

@@ -187,3 +187,22 @@ def test_backtest_markets_come_from_a_goal_rate_model(rate_model, snaps):
     rates = market_model(logit, snaps)
     assert isinstance(rates, GoalRateModel) and rates.fitted
     assert rates.n_train_rows == logit.n_train_rows
+
+
+def test_top_scores_of_predictions_come_back_from_the_expected_final_score():
+    from inplay.models.markets import expected_goals, score_grid, top_scores_of_predictions
+
+    # 1-0 with 0.4 and 0.9 goals to come: the published expected final score is the grid's.
+    grid = score_grid([1], [0], [0.4], [0.9])
+    exp_home, exp_away = expected_goals(grid)[0]
+    frame = pd.DataFrame(
+        {"home_goals": [1, 2], "away_goals": [0, 2], "exp_home_goals": [exp_home, None],
+         "exp_away_goals": [exp_away, None]}, index=[7, 8]
+    )  # fmt: skip
+    top = top_scores_of_predictions(frame, k=3)
+    assert top["row"].tolist() == [7, 7, 7]  # the row without markets is left out
+    # By hand, with q = P(1-0) = e^-0.4 e^-0.9 = 0.2725: P(1-1) = 0.9 q = 0.2453,
+    # P(1-2) = 0.9^2 / 2 q = 0.1104, P(2-0) = 0.4 q = 0.1090, P(2-1) = 0.36 q = 0.0981.
+    assert list(zip(top["home_goals"], top["away_goals"], strict=True)) == [(1, 0), (1, 1), (1, 2)]
+    assert top["p"].iloc[0] == pytest.approx(np.exp(-1.3), rel=1e-6)
+    assert top_scores_of_predictions(frame.loc[[8]]).empty  # no markets (a model without rates)
