@@ -49,6 +49,7 @@ from inplay import config
 from inplay.features import MAX_INDEX, MAX_MINUTE
 from inplay.kafka import io as kafka_io
 from inplay.kafka.clients import Record, make_producer_client
+from inplay.live.messages import RESULT_EXTRAS
 from inplay.live.scorer import Scorer
 from inplay.models import make_model
 from inplay.reporting import reliability
@@ -544,7 +545,7 @@ def check_numbers(body: dict[str, Any], optional: tuple[str, ...] = ()) -> None:
             continue
         if name == "event_type" and isinstance(value, str):
             continue
-        if name == "neutral" and isinstance(value, bool):
+        if name in ("neutral", "knockout") and isinstance(value, bool):
             continue
         assert isinstance(value, int | float) and not isinstance(value, bool), (name, body)
         assert math.isfinite(value), (name, body)
@@ -552,7 +553,8 @@ def check_numbers(body: dict[str, Any], optional: tuple[str, ...] = ()) -> None:
 
 def check_result(body: dict[str, Any]) -> None:
     """A published prediction: plausible ids, finite probabilities in [0, 1] summing to 1."""
-    check_numbers(body, optional=("latency_ms",))
+    # Who goes through (knockout matches) and the goal markets (models with rates) may be null.
+    check_numbers(body, optional=("latency_ms", *RESULT_EXTRAS))
     assert type(body["match_id"]) is int and 0 < body["match_id"] < 2**63, body
     assert type(body["event_index"]) is int and 0 <= body["event_index"] <= MAX_INDEX, body
     assert 0 <= body["minute"] <= MAX_MINUTE and 0.0 <= body["clock"] <= 90.0, body

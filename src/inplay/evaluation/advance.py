@@ -40,6 +40,7 @@ __all__ = [
     "knockout_table",
     "extra_time_rows",
     "binary_scores",
+    "has_knockout_matches",
     "evaluate_advance",
 ]
 
@@ -279,6 +280,15 @@ def _calibration(rows: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
         observed=("home_advanced", "mean"),
         n_rows=("p_advance", "size"),
     ).reset_index()
+
+
+def has_knockout_matches(snapshots: pd.DataFrame, data: StatsBombData) -> bool:
+    """Whether any match of ``snapshots`` is a knockout match (:func:`evaluate_advance` needs one).
+
+    A league's data (or a selection of group matches) has none: the notebook then says so.
+    """
+    knockouts = knockout_match_ids(data.matches())
+    return bool(snapshots["match_id"].isin(knockouts).any())
 
 
 def evaluate_advance(
