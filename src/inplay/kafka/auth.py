@@ -70,6 +70,10 @@ class AccessDenied(config.ConfigError):
         )
 
 
+_DENIED_NAMES = {"topic": 29, "group": 30, "cluster": 31}
+_DENIED_TEXT = re.compile(r"(topic|group|cluster)[ _]authorization[ _]failed", re.IGNORECASE)
+
+
 def denied_code(exc: BaseException | None) -> int | None:
     """Kafka's authorization error code carried by ``exc`` (either library), or None."""
     for _ in range(4):  # follow wrapped causes a little way
@@ -86,6 +90,10 @@ def denied_code(exc: BaseException | None) -> int | None:
         found = re.search(r"\[Error (\d+)\] \w*AuthorizationFailed", str(exc))
         if found and int(found.group(1)) in DENIED:
             return int(found.group(1))
+        # librdkafka's fatal error (code _FATAL) only names the refusal in its text
+        named = _DENIED_TEXT.search(str(exc))
+        if named:
+            return _DENIED_NAMES[named.group(1).lower()]
         exc = exc.__cause__ or exc.__context__
     return None
 

@@ -249,6 +249,24 @@ class ConfluentProducer(ProducerClient):
         else:
             log.warning("producer: %s (librdkafka retries)", err)
 
+    def _raise_fatal(self, exc: Exception, topic: str | None) -> None:
+        """Raise what a failed send or flush means: the ACLs' refusal when it is one.
+
+        After a fatal error confluent-kafka may also fail with a bare ``SystemError`` (a
+        callback ran with its exception pending: seen in CI when the ACLs refused an
+        idempotent producer id); the fatal error kept by :meth:`_on_error` then says why.
+        """
+        denied = refusal(exc, "WRITE", topic=topic)
+        if denied is None and self._fatal is not None:
+            denied = refusal(KafkaException(self._fatal), "WRITE", topic=topic)
+        if denied is None and isinstance(exc, SystemError):
+            denied = self._denied
+        if denied is not None:
+            raise denied from None
+        if isinstance(exc, SystemError) and self._fatal is not None:
+            raise KafkaException(self._fatal) from None
+        raise exc
+
     def _delivered(self, err: KafkaError | None, msg: Any) -> None:
         # Runs inside flush()/poll() on the caller's thread; no lock: after a fatal error
         # confluent-kafka calls it with an exception pending, and a lock taken then is never
@@ -284,10 +302,7 @@ class ConfluentProducer(ProducerClient):
                 self._producer.poll(0)
                 self._unserved = 0
         except (KafkaException, SystemError) as exc:  # a fatal error, e.g. no producer id
-            denied = refusal(exc, "WRITE", topic=topic)
-            if denied is not None:
-                raise denied from None
-            raise
+            self._raise_fatal(exc, topic)
 
     def send_tracked(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int
@@ -313,10 +328,7 @@ class ConfluentProducer(ProducerClient):
         try:
             remaining = self._producer.flush(timeout)
         except (KafkaException, SystemError) as exc:  # a fatal error, raised in a callback
-            denied = refusal(exc, "WRITE", topic=self._last_topic)
-            if denied is not None:
-                raise denied from None
-            raise
+            self._raise_fatal(exc, self._last_topic)
         self._unserved = 0
         with self._lock:
             errors, self._errors = self._errors, []
@@ -516,15 +528,15 @@ class ConfluentConsumer(ConsumerClient):
     def position(self, partition: TopicPartition) -> int:
         """The next offset this consumer will read from ``partition``.
 
-        Before anything was read, librdkafka knows no position; then it is the seek target,
-        else the committed offset, else the start or end (``KAFKA_AUTO_OFFSET_RESET``).
+        A seek target not read past yet first (librdkafka may report the old one for a moment
+        after a re-assign); else librdkafka's, the committed offset, or the start or end.
         """
         key = (partition[0], int(partition[1]))
+        if key in self._seeked:  # sought and nothing read since: librdkafka's may be the old one
+            return self._seeked[key]
         offset = self._consumer.position([_ctp(key)])[0].offset
         if offset >= 0:
             return offset
-        if key in self._seeked:
-            return self._seeked[key]
         if self.group_id is not None:
             committed = self.committed([key])[key]
             if committed is not None:
