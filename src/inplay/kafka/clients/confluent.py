@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -65,6 +66,28 @@ from inplay.kafka.clients.base import (
 __all__ = ["ConfluentProducer", "ConfluentConsumer", "producer_config", "consumer_config"]
 
 log = logging.getLogger(__name__)
+
+
+class _FatalLines(logging.Handler):
+    """Keeps librdkafka's latest FATAL log line: the reason behind a bare ``SystemError``.
+
+    After a fatal error (e.g. the ACLs refused an idempotent producer id) confluent-kafka's
+    ``flush`` can fail with ``SystemError`` before the error callback ran (seen in CI under
+    load); librdkafka has logged the reason by then.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.CRITICAL)
+        self.last: tuple[float, str] = (float("-inf"), "")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if "FATAL" in text or "Fatal error" in text:
+            self.last = (time.monotonic(), text)
+
+
+_FATAL_LINES = _FatalLines()
+log.addHandler(_FATAL_LINES)
 
 Callback = Callable[[list[TopicPartition]], None]
 
@@ -242,6 +265,7 @@ class ConfluentProducer(ProducerClient):
         self._lock = threading.Lock()
         self._unserved = 0
         self._denied: Exception | None = None
+        self._created = time.monotonic()
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -260,7 +284,11 @@ class ConfluentProducer(ProducerClient):
         if denied is None and self._fatal is not None:
             denied = refusal(KafkaException(self._fatal), "WRITE", topic=topic)
         if denied is None and isinstance(exc, SystemError):
-            denied = self._denied
+            at, text = _FATAL_LINES.last  # the error callback may not have run yet
+            logged = (
+                refusal(RuntimeError(text), "WRITE", topic=topic) if at >= self._created else None
+            )
+            denied = self._denied or logged
         if denied is not None:
             raise denied from None
         if isinstance(exc, SystemError) and self._fatal is not None:
