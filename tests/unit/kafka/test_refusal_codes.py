@@ -19,25 +19,69 @@ def test_librdkafka_fatal_errors_are_recognised_by_their_text():
     assert denied_code(KafkaException(KafkaError(KafkaError._TRANSPORT, "broker down"))) is None
 
 
+def _failed_producer(on_poll=None):
+    """A ConfluentProducer after a fatal error, its librdkafka handle replaced by ``poll``."""
+    import time
+    from types import SimpleNamespace
+
+    from inplay.kafka.clients import confluent
+
+    producer = object.__new__(confluent.ConfluentProducer)
+    producer._fatal, producer._denied, producer._created = None, None, time.monotonic()
+    producer._producer = SimpleNamespace(poll=on_poll or (lambda timeout: 0))
+    return producer
+
+
 def test_a_bare_system_error_after_a_logged_fatal_refusal_is_an_access_denied(monkeypatch):
     pytest.importorskip("confluent_kafka")
     import logging
-    import time
-    from types import SimpleNamespace
 
     from inplay.kafka.auth import AccessDenied
     from inplay.kafka.clients import confluent
 
     monkeypatch.setenv("KAFKA_SASL_USERNAME", "dashboard")
-    producer = SimpleNamespace(_fatal=None, _denied=None, _created=time.monotonic())
+    producer = _failed_producer()
     # Seen in CI: flush() failed with a bare SystemError before the error callback ran; the
     # reason was only in librdkafka's FATAL log line.
     with pytest.raises(SystemError):  # nothing logged since the producer was made: as it is
-        confluent.ConfluentProducer._raise_fatal(producer, SystemError("NULL"), "results")
+        producer._serve_until_explained(seconds=0.3)
+        producer._raise_fatal(SystemError("NULL"), "results")
     confluent.log.log(
         logging.CRITICAL,
         "FATAL [rdkafka#producer-1] [thrd:main]: Fatal error: Broker: Cluster authorization "
         "failed: Failed to acquire idempotence PID",
     )
     with pytest.raises(AccessDenied, match="WRITE on topic 'results'"):
-        confluent.ConfluentProducer._raise_fatal(producer, SystemError("NULL"), "results")
+        producer._raise_fatal(SystemError("NULL"), "results")
+
+
+def test_a_fatal_produce_is_explained_once_the_queued_error_callback_is_served(monkeypatch):
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    KafkaError, KafkaException = confluent_kafka.KafkaError, confluent_kafka.KafkaException
+    from inplay.kafka.auth import AccessDenied
+
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "dashboard")
+    # Seen in CI (mutual TLS, confluent): produce() raised "_FATAL: Local: Fatal error" while
+    # librdkafka's error callback with the reason still waited in its queue for a poll().
+    reason = KafkaError(
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED, "Broker: Cluster authorization failed", fatal=True
+    )
+    polls = []
+
+    def poll(timeout):
+        polls.append(timeout)
+        if len(polls) == 2:  # served on the second poll
+            producer._on_error(reason)
+        return 0
+
+    producer = _failed_producer(poll)
+    local = KafkaException(KafkaError(KafkaError._FATAL, "Unable to produce message"))
+    with pytest.raises(AccessDenied, match="User:dashboard WRITE on topic 'results'"):
+        producer._raise_fatal(local, "results")
+    assert len(polls) == 2
+    # A fatal error that is no refusal stays what it is, after the deadline.
+    other = _failed_producer()
+    with pytest.raises(KafkaException, match="Unable to produce"):
+        other._serve_until_explained(seconds=0.2)
+        other._raise_fatal(local, "results")

@@ -89,6 +89,15 @@ class _FatalLines(logging.Handler):
 _FATAL_LINES = _FatalLines()
 log.addHandler(_FATAL_LINES)
 
+
+def _is_fatal(exc: BaseException) -> bool:
+    """Whether ``exc`` is how confluent-kafka reports a producer's fatal error."""
+    if isinstance(exc, SystemError):
+        return True
+    err = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(err, KafkaError) and (err.code() == KafkaError._FATAL or err.fatal())
+
+
 Callback = Callable[[list[TopicPartition]], None]
 
 # Error codes of librdkafka that are not worth stopping a consumer for: it retries by itself.
@@ -276,24 +285,41 @@ class ConfluentProducer(ProducerClient):
     def _raise_fatal(self, exc: Exception, topic: str | None) -> None:
         """Raise what a failed send or flush means: the ACLs' refusal when it is one.
 
-        After a fatal error confluent-kafka may also fail with a bare ``SystemError`` (a
-        callback ran with its exception pending: seen in CI when the ACLs refused an
-        idempotent producer id); the fatal error kept by :meth:`_on_error` then says why.
+        A fatal error (e.g. the ACLs refused an idempotent producer id) surfaces as code
+        ``_FATAL`` ("Local: Fatal error") from ``produce``, or as a bare ``SystemError`` (a
+        callback ran with its exception pending), often before librdkafka's error callback and
+        its FATAL log line were served (both seen in CI under load). They are served first,
+        within a deadline; the fatal error kept by :meth:`_on_error`, or the logged line, then
+        says why.
         """
+        fatal = _is_fatal(exc)
+        if fatal:
+            self._serve_until_explained()
         denied = refusal(exc, "WRITE", topic=topic)
         if denied is None and self._fatal is not None:
             denied = refusal(KafkaException(self._fatal), "WRITE", topic=topic)
-        if denied is None and isinstance(exc, SystemError):
-            at, text = _FATAL_LINES.last  # the error callback may not have run yet
+        if denied is None and fatal:
+            at, text = _FATAL_LINES.last
             logged = (
                 refusal(RuntimeError(text), "WRITE", topic=topic) if at >= self._created else None
             )
             denied = self._denied or logged
         if denied is not None:
             raise denied from None
-        if isinstance(exc, SystemError) and self._fatal is not None:
+        if fatal and self._fatal is not None:
             raise KafkaException(self._fatal) from None
         raise exc
+
+    def _serve_until_explained(self, seconds: float = 5.0) -> None:
+        """Serve librdkafka's queued callbacks until a fatal error's reason has arrived."""
+        deadline = time.monotonic() + seconds
+        while self._fatal is None and self._denied is None:
+            if _FATAL_LINES.last[0] >= self._created or time.monotonic() >= deadline:
+                return
+            try:
+                self._producer.poll(0.1)
+            except (KafkaException, SystemError):
+                pass  # the callbacks of a failed producer may raise; what they kept counts
 
     def _delivered(self, err: KafkaError | None, msg: Any) -> None:
         # Runs inside flush()/poll() on the caller's thread; no lock: after a fatal error
