@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from inplay import config
-from inplay.dashboard import AppSettings
+from inplay.dashboard import AppSettings, selection
 from inplay.dashboard import quality as model_quality
 from inplay.dashboard.feed import LiveFeed
 from inplay.dashboard.views import (
@@ -60,43 +60,32 @@ def get_feed(
     )
 
 
-def _wanted_match() -> int | None:
-    """The match this viewer chose (kept in the session), else ``?match=ID`` from the URL."""
-    wanted = st.session_state.get("selected_match")
-    if wanted is None:
-        try:
-            wanted = int(st.query_params.get("match", ""))
-        except ValueError:
-            wanted = None
-    return wanted
+def _url_match() -> int | None:
+    """``?match=ID`` from the URL (None when absent or not a number)."""
+    try:
+        return int(st.query_params.get("match", ""))
+    except ValueError:
+        return None
 
 
 def _selected_match(options: list[int], labels: dict[int, str]) -> int:
     """The match selector: the viewer's choice (or ``?match=``) as soon as that match is live.
 
-    The widget's value is set through the session state on every refresh, because a widget
-    otherwise keeps its first value: a page opened with ``?match=201`` while only another match
-    had predictions would stay on that other match. Labels must not change while a match is
-    live (the browser sends the chosen label back), so they carry no score.
+    See :mod:`inplay.dashboard.selection`. Labels must not change while a match is live (the
+    browser sends the chosen label back), so they carry no score.
     """
-    wanted = _wanted_match()
-    current = st.session_state.get("match_select")
-    if wanted in options and current != wanted:
-        st.session_state["match_select"] = wanted
-    elif current not in options:
-        st.session_state["match_select"] = options[0]
+    selection.settle_selection(st.session_state, options, _url_match())
 
     def remember() -> None:
-        chosen = st.session_state.get("match_select")
-        if chosen in options:
-            st.session_state["selected_match"] = chosen
+        chosen = selection.record_choice(st.session_state, options)
+        if chosen is not None:
             st.query_params["match"] = str(chosen)
 
     return st.selectbox(
         "Match",
         options,
         format_func=lambda m: labels.get(m, str(m)),
-        key="match_select",
+        key=selection.SELECT,
         on_change=remember,
     )
 
@@ -341,7 +330,7 @@ def main() -> None:
                 return
             if has_data:
                 matches = feed.matches()
-                selected = _wanted_match()
+                selected = selection.wanted_match(st.session_state, _url_match())
                 if selected not in set(matches["match_id"]):
                     selected = int(matches["match_id"].iloc[0])
                 st.subheader(f"Live matches ({len(matches)})")

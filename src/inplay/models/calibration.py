@@ -22,6 +22,9 @@ class Calibrator:
 
     def __init__(self) -> None:
         self.params_: np.ndarray | None = None
+        #: Covariance of ``params_.ravel(order="F")`` (equation D's, then A's), clustered by
+        #: the ``groups`` given to :meth:`fit`; None when fitted without groups.
+        self.cov_: np.ndarray | None = None
 
     @staticmethod
     def _design(p: np.ndarray, t: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
@@ -34,25 +37,60 @@ class Calibrator:
         return np.column_stack([*cols, t])
 
     def fit(
-        self, p: np.ndarray, t: np.ndarray, y: np.ndarray, base: np.ndarray | None = None
+        self,
+        p: np.ndarray,
+        t: np.ndarray,
+        y: np.ndarray,
+        base: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
     ) -> Calibrator:
         """Fit on probabilities ``p`` (n, 3), times ``t`` in [0, 1] and result codes ``y``.
 
-        ``base``: optional second set of probabilities of the same rows (another model) whose
-        log-odds join the design, which makes the calibrator a stacker of the two.
+        Args:
+            p: The probabilities to recalibrate.
+            t: Match time of each row in [0, 1].
+            y: Result codes (0 H, 1 D, 2 A).
+            base: Optional second set of probabilities of the same rows (another model)
+                whose log-odds join the design, which makes the calibrator a stacker of the two.
+            groups: Each row's match: the parameters' covariance (``cov_``) is then clustered
+                by it (the rows of a match share its result; for the uncertainty band).
         """
         from statsmodels.discrete.discrete_model import MNLogit
 
         x = self._design(p, t, base)
+        model, res = MNLogit(y, x), None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = MNLogit(y, x).fit(method="newton", maxiter=100, disp=False)
+            if groups is not None:
+                try:  # one match, or a degenerate design, has no clustered covariance
+                    res = model.fit(
+                        method="newton",
+                        maxiter=100,
+                        disp=False,
+                        cov_type="cluster",
+                        cov_kwds={"groups": groups},
+                    )
+                except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+                    res = None
+            robust = res is not None
+            if res is None:
+                res = model.fit(method="newton", maxiter=100, disp=False)
         params = np.asarray(res.params, dtype=float).reshape(x.shape[1], 2)
+        self.cov_ = None
         if not np.all(np.isfinite(params)):
             params = np.zeros_like(params)
             params[1, 0] = params[2, 1] = 1.0  # identity
+        elif robust:
+            cov = np.asarray(res.cov_params(), dtype=float)
+            self.cov_ = cov if np.all(np.isfinite(cov)) else None
         self.params_ = params
         return self
+
+    def with_params(self, flat: np.ndarray) -> Calibrator:
+        """A copy with the parameters ``flat`` (in the order of ``cov_``), for the band's draws."""
+        other = Calibrator()
+        other.params_ = np.asarray(flat, dtype=float).reshape(self.params_.shape, order="F")
+        return other
 
     def transform(self, p: np.ndarray, t: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
         """Return the calibrated probabilities (pass ``base`` if it was fitted with one)."""

@@ -253,7 +253,9 @@ class GoalRateModel(OutcomeModel):
                 test = folds == k
                 self.params_ = self._fit_glm(state.loc[~test])
                 oof[test] = self._raw_predict(state.loc[test])
-            self.calibrator_ = Calibrator().fit(oof, state["t"].to_numpy(), y)
+            self.calibrator_ = Calibrator().fit(
+                oof, state["t"].to_numpy(), y, groups=state["match_id"].to_numpy()
+            )
         self.params_ = self._fit_glm(state)
 
     def _predict(self, state: State) -> np.ndarray:

@@ -2,12 +2,13 @@
 
 :func:`probability_band` draws parameter vectors of a fitted goal-rate model
 (:class:`~inplay.models.goal_rate.GoalRateModel` and its variants) from the normal
-approximation ``N(params_, cov_)`` of its Poisson GLM, predicts H/D/A with each draw (through
-the fitted calibrator too) and takes the quantiles of each probability: an ``level`` (80 %)
-interval that says how much the prediction would move if the model had been fitted on another
-sample of matches. It is *not* a prediction interval for the result (a probability already
-says that), and it leaves out the calibrator's own parameter uncertainty and any error of the
-model's form.
+approximation ``N(params_, cov_)`` of its Poisson GLM and, when the model has a calibrator that
+kept its covariance, the calibrator's parameters from theirs
+(:attr:`inplay.models.calibration.Calibrator.cov_`, clustered by match too), predicts H/D/A
+with each pair and takes the quantiles of each probability: an ``level`` (80 %) interval that
+says how much the prediction would move if the model had been fitted on another sample of
+matches. It is *not* a prediction interval for the result (a probability already says that),
+and it leaves out any error of the model's form.
 
 ``cov_`` is the GLM's covariance *clustered by match* (a sandwich estimate): the model is fitted
 on every minute snapshot of a match, and those rows share the match's remaining goals, so the
@@ -21,10 +22,8 @@ How far to trust the band: :func:`simulation_coverage` fits the model on matches
 known goal-rate process and counts how often the true probability lies inside the band;
 :func:`oof_bands` and :func:`binned_coverage` do the same on real matches out of fold (the
 observed frequency of each bin of predicted probability against the bin's mean interval), and
-:func:`width_by_minute` gives the mean width at chosen minutes. Measured (2026-12-07, 300
-simulated matches a fit, 20 fits): the GLM's 80 % bands held the true probability 82 % of the
-time (s.e. 2.5); with the calibrator on, whose own uncertainty the band leaves out, 54 % (draws
-38 %): the shipped model's bands are too narrow by that much.
+:func:`width_by_minute` gives the mean width at chosen minutes. ``python benchmarks/models.py``
+measures them; the figures are in ``docs/models.md`` (Honest uncertainty).
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ __all__ = [
     "BAND_COLUMNS",
     "parameter_covariance",
     "sample_parameters",
+    "calibrator_draws",
     "probability_band",
     "simulate_matches",
     "true_probabilities",
@@ -110,13 +110,35 @@ def sample_parameters(mean: np.ndarray, cov: np.ndarray, draws: int, seed: int =
     return out
 
 
-def _draw_predictions(model: GoalRateModel, rows: pd.DataFrame, params: np.ndarray) -> np.ndarray:
-    """``(draws, n, 3)`` probabilities of ``rows`` with each parameter vector of ``params``."""
+def calibrator_draws(model: GoalRateModel, draws: int, seed: int = 0) -> list | None:
+    """``draws`` calibrators with parameters from ``N(params_, cov_)`` of the model's calibrator.
+
+    None when the model has no calibrator, or one without a covariance (fitted before it was
+    kept, or without match groups): the band then holds the calibrator fixed.
+    """
+    calibrator = getattr(model, "calibrator_", None)
+    cov = getattr(calibrator, "cov_", None)
+    if calibrator is None or cov is None:
+        return None
+    flat = np.asarray(calibrator.params_, dtype=float).ravel(order="F")
+    # Another stream than the GLM's draws (seed + 1): the two estimates are drawn independently.
+    return [calibrator.with_params(v) for v in sample_parameters(flat, cov, draws, seed + 1)]
+
+
+def _draw_predictions(
+    model: GoalRateModel, rows: pd.DataFrame, params: np.ndarray, calibrators: list | None = None
+) -> np.ndarray:
+    """``(draws, n, 3)`` probabilities of ``rows`` with each parameter vector of ``params``.
+
+    With ``calibrators`` (one per vector), draw ``k`` also uses calibrator ``k``.
+    """
     state = prepare_snapshots(model._with_prior(rows))
     trial = copy.copy(model)  # shares the calibrator and ratings; only params_ changes
     out = np.empty((len(params), len(rows), 3))
     for k, vector in enumerate(params):
         trial.params_ = vector
+        if calibrators is not None:
+            trial.calibrator_ = calibrators[k]
         out[k] = trial._proba(state)
     return out
 
@@ -129,14 +151,15 @@ def probability_band(
     seed: int = 0,
     *,
     overdispersion: bool = False,
+    calibrator_uncertainty: bool = True,
 ) -> pd.DataFrame:
     """The central ``level`` interval of each row's H/D/A from the parameter uncertainty.
 
     Draws ``draws`` parameter vectors from ``N(params_, cov)`` (:func:`parameter_covariance`,
-    :func:`sample_parameters`; fixed ``seed``), predicts every row with each (the fitted
-    calibrator applied, extra-time rows decided as in ``predict_proba``) and takes the
-    ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles. Memory: ``draws * len(rows) * 3``
-    floats.
+    :func:`sample_parameters`; fixed ``seed``) and as many calibrators
+    (:func:`calibrator_draws`), predicts every row with each pair (extra-time rows decided as
+    in ``predict_proba``) and takes the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles.
+    Memory: ``draws * len(rows) * 3`` floats.
 
     Args:
         model: A fitted goal-rate model.
@@ -146,6 +169,8 @@ def probability_band(
         seed: Seed of the draws.
         overdispersion: Also widen by the Pearson dispersion when it is above 1 (see the
             module docstring: the clustered covariance already carries it).
+        calibrator_uncertainty: Also draw the calibrator's parameters (when it kept their
+            covariance); False holds the fitted calibrator fixed.
 
     Returns:
         A frame indexed like ``rows`` with the point prediction (``p_home``, ``p_draw``,
@@ -158,7 +183,8 @@ def probability_band(
         raise ConfigError(f"level={level} must be between 0 and 1")
     cov = parameter_covariance(model, overdispersion)
     params = sample_parameters(model.params_, cov, draws, seed)
-    sampled = _draw_predictions(model, rows, params)
+    calibrators = calibrator_draws(model, draws, seed) if calibrator_uncertainty else None
+    sampled = _draw_predictions(model, rows, params, calibrators)
     lo, hi = np.quantile(sampled, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
     out = model.predict_frame(rows)
     for j, col in enumerate(PROB_COLUMNS):

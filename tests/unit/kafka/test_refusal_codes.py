@@ -27,8 +27,9 @@ def _failed_producer(on_poll=None):
     from inplay.kafka.clients import confluent
 
     producer = object.__new__(confluent.ConfluentProducer)
-    producer._fatal, producer._denied, producer._created = None, None, time.monotonic()
-    producer._producer = SimpleNamespace(poll=on_poll or (lambda timeout: 0))
+    producer._fatal, producer._denied, producer._log = None, None, confluent._ClientLog()
+    producer._producer = SimpleNamespace(poll=on_poll or (lambda timeout: time.sleep(timeout)))
+    producer.reason_wait_s = 0.3
     return producer
 
 
@@ -37,20 +38,19 @@ def test_a_bare_system_error_after_a_logged_fatal_refusal_is_an_access_denied(mo
     import logging
 
     from inplay.kafka.auth import AccessDenied
-    from inplay.kafka.clients import confluent
 
     monkeypatch.setenv("KAFKA_SASL_USERNAME", "dashboard")
     producer = _failed_producer()
     # Seen in CI: flush() failed with a bare SystemError before the error callback ran; the
-    # reason was only in librdkafka's FATAL log line.
-    with pytest.raises(SystemError):  # nothing logged since the producer was made: as it is
-        producer._serve_until_explained(seconds=0.3)
+    # reason was only in librdkafka's FATAL log line. With nothing logged, it stays as it is.
+    with pytest.raises(SystemError):
         producer._raise_fatal(SystemError("NULL"), "results")
-    confluent.log.log(
-        logging.CRITICAL,
-        "FATAL [rdkafka#producer-1] [thrd:main]: Fatal error: Broker: Cluster authorization "
-        "failed: Failed to acquire idempotence PID",
-    )
+    line = "[thrd:main]: Fatal error: Broker: Cluster authorization failed: Failed to acquire"
+    other = _failed_producer()  # another producer's fatal line is not this one's reason
+    other._log.log(logging.CRITICAL, "%s [%s] %s", "FATAL", "rdkafka#producer-2", line)
+    with pytest.raises(SystemError):
+        producer._raise_fatal(SystemError("NULL"), "results")
+    producer._log.log(logging.CRITICAL, "%s [%s] %s", "FATAL", "rdkafka#producer-1", line)
     with pytest.raises(AccessDenied, match="WRITE on topic 'results'"):
         producer._raise_fatal(SystemError("NULL"), "results")
 
@@ -83,5 +83,4 @@ def test_a_fatal_produce_is_explained_once_the_queued_error_callback_is_served(m
     # A fatal error that is no refusal stays what it is, after the deadline.
     other = _failed_producer()
     with pytest.raises(KafkaException, match="Unable to produce"):
-        other._serve_until_explained(seconds=0.2)
         other._raise_fatal(local, "results")

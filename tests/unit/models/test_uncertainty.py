@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -11,11 +12,14 @@ from synthetic import make_snapshots
 
 from inplay.config import ConfigError
 from inplay.models import load_model, save_model
+from inplay.models.base import PROB_COLUMNS as PROBS
+from inplay.models.calibration import Calibrator
 from inplay.models.goal_rate import GoalRateModel
 from inplay.models.uncertainty import (
     BAND_COLUMNS,
     UncalibratedGoalRate,
     binned_coverage,
+    calibrator_draws,
     coverage_summary,
     probability_band,
     sample_parameters,
@@ -92,10 +96,42 @@ def test_zero_covariance_gives_a_zero_width_band(calibrated, snaps):
     fixed = GoalRateModel()
     fixed.__dict__.update(calibrated.__dict__)
     fixed.cov_ = np.zeros_like(calibrated.cov_)
-    band = probability_band(fixed, rows, draws=20)
+    band = probability_band(fixed, rows, draws=20, calibrator_uncertainty=False)
     for col in ("p_home", "p_draw", "p_away"):
         np.testing.assert_allclose(band[f"{col}_lo"], band[col], atol=1e-12)
         np.testing.assert_allclose(band[f"{col}_hi"], band[col], atol=1e-12)
+    # The calibrator's own uncertainty alone gives a band around the same point.
+    only_calibrator = probability_band(fixed, rows, draws=50)
+    assert _mean_width(only_calibrator) > 0
+    pd.testing.assert_frame_equal(only_calibrator[list(PROBS)], band[list(PROBS)])
+
+
+def test_calibrator_keeps_a_covariance_clustered_by_match(calibrated, snaps):
+    calibrator = calibrated.calibrator_
+    k = calibrator.params_.size
+    assert calibrator.cov_.shape == (k, k)
+    np.testing.assert_allclose(calibrator.cov_, calibrator.cov_.T)
+    assert (np.diag(calibrator.cov_) > 0).all()
+    # its draws are centred on the fitted parameters, in the covariance's order
+    draws = calibrator_draws(calibrated, 2000, seed=3)
+    mean = np.mean([c.params_ for c in draws], axis=0)
+    sd = np.sqrt(np.diag(calibrator.cov_)).reshape(calibrator.params_.shape, order="F")
+    assert (np.abs(mean - calibrator.params_) < 4 * sd / np.sqrt(2000)).all()
+    # the same rows without match groups: no covariance, and the band holds it fixed
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet([2.0, 2.0, 2.0], 90)
+    plain = Calibrator().fit(p, np.linspace(0, 1, 90), np.arange(90) % 3)
+    assert plain.cov_ is None
+    fixed = copy.copy(calibrated)
+    fixed.calibrator_ = plain
+    assert calibrator_draws(fixed, 10) is None
+
+
+def test_the_calibrators_uncertainty_widens_the_band(calibrated, snaps):
+    rows = snaps[snaps["match_id"] == 1003]
+    both = probability_band(calibrated, rows, draws=100)
+    glm_only = probability_band(calibrated, rows, draws=100, calibrator_uncertainty=False)
+    assert _mean_width(both) > _mean_width(glm_only)
 
 
 def test_sample_parameters_leaves_zero_variance_coordinates_at_the_mean():

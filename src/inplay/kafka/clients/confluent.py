@@ -68,26 +68,24 @@ __all__ = ["ConfluentProducer", "ConfluentConsumer", "producer_config", "consume
 log = logging.getLogger(__name__)
 
 
-class _FatalLines(logging.Handler):
-    """Keeps librdkafka's latest FATAL log line: the reason behind a bare ``SystemError``.
+class _ClientLog:
+    """One client's librdkafka log: passed on to this module's logger, its FATAL line kept.
 
     After a fatal error (e.g. the ACLs refused an idempotent producer id) confluent-kafka's
-    ``flush`` can fail with ``SystemError`` before the error callback ran (seen in CI under
-    load); librdkafka has logged the reason by then.
+    ``flush`` can fail with a bare ``SystemError`` before the error callback ran (seen in CI
+    under load); librdkafka has logged the reason by then. confluent-kafka calls the
+    ``logger`` setting's ``log`` method, so each producer keeps its own line.
     """
 
     def __init__(self) -> None:
-        super().__init__(logging.CRITICAL)
-        self.last: tuple[float, str] = (float("-inf"), "")
+        self.fatal = ""
 
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if "FATAL" in text or "Fatal error" in text:
-            self.last = (time.monotonic(), text)
-
-
-_FATAL_LINES = _FatalLines()
-log.addHandler(_FATAL_LINES)
+    def log(self, level: int, msg: str, *args: Any) -> None:
+        """Log one librdkafka line (confluent-kafka's call: ``"%s [%s] %s", fac, name, text``)."""
+        log.log(level, msg, *args)
+        text = msg % args if args else msg
+        if level >= logging.CRITICAL and ("FATAL" in text or "Fatal error" in text):
+            self.fatal = text
 
 
 def _is_fatal(exc: BaseException) -> bool:
@@ -261,6 +259,8 @@ class ConfluentProducer(ProducerClient):
     """
 
     name = "confluent"
+    #: How long a fatal error waits for librdkafka to say why (its callbacks are queued).
+    reason_wait_s = 5.0
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
@@ -268,13 +268,15 @@ class ConfluentProducer(ProducerClient):
         self._last_topic: str | None = None
         # A fatal error (e.g. no right to an idempotent producer id) is kept for flush(); left
         # to confluent-kafka it is raised inside the next delivery callback instead.
-        self._producer = Producer({**producer_config(bootstrap), "error_cb": self._on_error})
+        self._log = _ClientLog()
+        self._producer = Producer(
+            {**producer_config(bootstrap), "error_cb": self._on_error, "logger": self._log}
+        )
         _probe(self._producer, bootstrap)
         self._errors: list[KafkaError] = []
         self._lock = threading.Lock()
         self._unserved = 0
         self._denied: Exception | None = None
-        self._created = time.monotonic()
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -299,22 +301,21 @@ class ConfluentProducer(ProducerClient):
         if denied is None and self._fatal is not None:
             denied = refusal(KafkaException(self._fatal), "WRITE", topic=topic)
         if denied is None and fatal:
-            at, text = _FATAL_LINES.last
-            logged = (
-                refusal(RuntimeError(text), "WRITE", topic=topic) if at >= self._created else None
+            logged = self._log.fatal and refusal(
+                RuntimeError(self._log.fatal), "WRITE", topic=topic
             )
-            denied = self._denied or logged
+            denied = self._denied or logged or None
         if denied is not None:
             raise denied from None
         if fatal and self._fatal is not None:
             raise KafkaException(self._fatal) from None
         raise exc
 
-    def _serve_until_explained(self, seconds: float = 5.0) -> None:
+    def _serve_until_explained(self) -> None:
         """Serve librdkafka's queued callbacks until a fatal error's reason has arrived."""
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + self.reason_wait_s
         while self._fatal is None and self._denied is None:
-            if _FATAL_LINES.last[0] >= self._created or time.monotonic() >= deadline:
+            if self._log.fatal or time.monotonic() >= deadline:
                 return
             try:
                 self._producer.poll(0.1)
