@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from inplay.kafka.clients.confluent import ConfluentConsumer
+from inplay.kafka.clients.confluent import ConfluentConsumer, _past_seeks
 
 
 class RefusingConsumer:
@@ -64,3 +64,16 @@ def test_other_seek_errors_are_raised():
     client.assign([("events", 0)])
     with pytest.raises(KafkaException):
         client.seek(("events", 0), 1)
+
+
+def test_records_before_a_sought_offset_are_not_delivered():
+    from inplay.kafka.clients.base import Record
+
+    # Seen in CI (both brokers): after a group-less seek back to offset 1, librdkafka
+    # delivered offset 0 first (a record batch starts before the sought offset).
+    seeked = {("t", 0): 1}
+    batch = [Record("t", 0, n, b"k", b"v") for n in range(4)] + [Record("t", 1, 0, b"k", b"v")]
+    kept = _past_seeks(seeked, batch)
+    assert [(r.partition, r.offset) for r in kept] == [(0, 1), (0, 2), (0, 3), (1, 0)]
+    assert seeked == {}  # read past the seek: later records pass untouched
+    assert _past_seeks(seeked, [Record("t", 0, 0, b"k", b"v")]) != []
